@@ -1,0 +1,19 @@
+#include "framework/core/transaction.hpp"
+
+namespace defisim::core {
+
+std::string_view to_string(RevertReason reason) {
+  switch (reason) {
+    case RevertReason::none: return "none";
+    case RevertReason::slippage: return "slippage";
+    case RevertReason::insufficient_liquidity: return "insufficient_liquidity";
+    case RevertReason::insufficient_balance: return "insufficient_balance";
+    case RevertReason::invalid_amount: return "invalid_amount";
+    case RevertReason::invalid_token: return "invalid_token";
+    case RevertReason::unsupported: return "unsupported";
+    case RevertReason::mempool_full: return "mempool_full";
+  }
+  return "unknown";
+}
+
+}  // namespace defisim::core

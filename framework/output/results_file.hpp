@@ -1,0 +1,133 @@
+#pragma once
+// The results file: one HDF5 file per run, laid out as analysis/FORMAT.md says.
+//
+//   /                      attributes: filetype = "defisim-results",
+//                          format_version = [major, minor], defisim_version,
+//                          source_revision, experiment_name, seed, paths,
+//                          blocks, block_time_seconds, config (resolved YAML)
+//   /run_info              attributes that legitimately differ between
+//                          identical runs: created_utc, threads, ranks,
+//                          wall_seconds, command_line
+//   /scenarios/<k>/        attributes: one per swept parameter (key -> value
+//                          as YAML text), and "parameters" listing them
+//     outcomes/<metric>    float64[paths]            one value per path
+//     series/<metric>      float64[paths, samples]   sampled every record.every blocks
+//     series/blocks        uint64[samples]           the block number of each sample
+//     summary/             metric (string[m]) and one float64[m] column per
+//                          statistic: count, mean, standard_error, p1, p5, p50,
+//                          p95, p99, var95, es95, var99, es99
+// Every metric dataset carries attributes unit, description, risk_tail.
+//
+// The file is written as NAME.partial and renamed to NAME by commit(); if the
+// writer is destroyed before commit() the partial file is removed, so nothing
+// incomplete ever looks complete. Errors throw core::IoError with the path.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "framework/output/metric.hpp"
+
+namespace defisim::output {
+
+inline constexpr const char* results_filetype = "defisim-results";
+inline constexpr int results_format_major = 1;
+inline constexpr int results_format_minor = 0;
+
+struct RunMetadata {
+  std::string experiment_name;
+  std::string defisim_version;
+  std::string source_revision;
+  std::string config_yaml;  // the resolved config: `defisim run` of it reproduces the file
+  std::uint64_t seed = 0;
+  std::uint64_t paths = 0;
+  std::uint64_t blocks = 0;
+  double block_time_seconds = 0;
+};
+
+struct RunInfo {
+  std::string created_utc;  // ISO 8601
+  int threads = 1;
+  int ranks = 1;
+  double wall_seconds = 0;
+  std::string command_line;
+};
+
+struct ScenarioLayout {
+  std::vector<std::pair<std::string, std::string>> parameters;  // swept key -> value (YAML text)
+  std::vector<MetricInfo> outcomes;
+  std::vector<MetricInfo> series;
+  std::vector<std::uint64_t> sample_blocks;  // block number of each series sample
+  std::uint64_t paths = 0;
+};
+
+class ResultsWriter {
+ public:
+  // Creates `final_path` + ".partial". Throws core::IoError if final_path
+  // exists and !overwrite, or if the file cannot be created.
+  ResultsWriter(std::filesystem::path final_path, bool overwrite, const RunMetadata& metadata);
+  ~ResultsWriter();  // removes the partial file unless committed
+  ResultsWriter(const ResultsWriter&) = delete;
+  ResultsWriter& operator=(const ResultsWriter&) = delete;
+
+  // Creates /scenarios/<index>/ and its datasets (chunked, compressed).
+  void begin_scenario(std::size_t scenario, const ScenarioLayout& layout);
+  // Rows [first_path, first_path + values.size()) of outcomes/<metric>.
+  void write_outcomes(std::size_t scenario, std::size_t metric, std::uint64_t first_path,
+                      std::span<const double> values);
+  // Rows [first_path, first_path + rows) of series/<metric>; values is
+  // row-major rows x samples.
+  void write_series(std::size_t scenario, std::size_t metric, std::uint64_t first_path,
+                    std::uint64_t rows, std::span<const double> values);
+  // Reads each outcome column back (one at a time, so memory stays bounded)
+  // and writes summary/.
+  void finish_scenario(std::size_t scenario);
+  // Writes /run_info, flushes, closes and renames NAME.partial -> NAME.
+  void commit(const RunInfo& info);
+
+  const std::filesystem::path& partial_path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reading, for `defisim summarize` and tests.
+struct ScenarioSummary {
+  std::string name;  // "<k>"
+  std::vector<std::pair<std::string, std::string>> parameters;
+  std::vector<std::string> metrics;
+  std::vector<std::string> units;  // per metric
+  std::vector<std::vector<double>> columns;  // [statistic][metric], statistics as summary_column_names()
+};
+
+class ResultsReader {
+ public:
+  // Throws core::IoError if the file is missing or unreadable, core::InputError
+  // if it is not a defisim results file or its major version is unsupported.
+  explicit ResultsReader(const std::filesystem::path& path);
+  ~ResultsReader();
+  std::string root_attribute_string(const std::string& name) const;
+  std::size_t scenario_count() const;
+  ScenarioSummary summary(std::size_t scenario) const;
+  std::vector<double> outcomes(std::size_t scenario, const std::string& metric) const;
+  // row-major paths x samples
+  std::vector<double> series(std::size_t scenario, const std::string& metric,
+                             std::uint64_t* paths_out, std::uint64_t* samples_out) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The readable table printed by `defisim summarize` and after `defisim run`:
+// one row per metric, columns mean ± stderr, p5, p50, p95, VaR95, ES95, unit.
+// metric_filter empty = all metrics.
+void print_summary_table(const ScenarioSummary& summary, const std::string& metric_filter,
+                         std::FILE* out);
+
+}  // namespace defisim::output
