@@ -12,3 +12,15 @@ if(DEFISIM_NATIVE)
   target_compile_options(defisim_options INTERFACE -march=native)
 endif()
 target_include_directories(defisim_options INTERFACE ${PROJECT_SOURCE_DIR})
+
+# defisim_folder_library(NAME DIR): a static library of every DIR/*.cpp. A folder
+# with no sources yet still yields a (empty) library so the tree configures.
+function(defisim_folder_library name dir)
+  file(GLOB sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+  list(FILTER sources EXCLUDE REGEX ".*/main\\.cpp$")
+  if(NOT sources)
+    set(sources ${PROJECT_BINARY_DIR}/generated/empty_${name}.cpp)
+    file(WRITE ${sources} "// ${dir} has no sources yet\n")
+  endif()
+  add_library(${name} STATIC ${sources})
+endfunction()
