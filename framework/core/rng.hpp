@@ -72,7 +72,11 @@ class RandomStream {
 
   PhiloxKey key_;
   std::uint32_t stream_;
-  std::uint64_t next_uniform_index_ = 0;  // index of the value at buffer position 0
+  // Stream index of the first value the next refill (or direct fill) makes;
+  // always even (a Philox block boundary). The buffer holds the values
+  // [next_*_index_ - buffer_size, next_*_index_); *_position_ is the first
+  // unused one, so the next value is next_*_index_ - buffer_size + *_position_.
+  std::uint64_t next_uniform_index_ = 0;
   std::uint64_t next_normal_index_ = 0;
   std::size_t uniform_position_ = buffer_size;  // buffer empty
   std::size_t normal_position_ = buffer_size;

@@ -1,1 +1,178 @@
-int main() { return 0; }
+// The defisim command line. Input errors are typed exceptions caught here,
+// once, and mapped to the exit codes documented in README.md.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "framework/core/build_info.hpp"
+#include "framework/core/errors.hpp"
+#include "framework/engine/config_loader.hpp"
+#include "framework/engine/runner.hpp"
+#include "framework/output/results_file.hpp"
+
+namespace {
+
+using defisim::core::ExitCode;
+
+int code(ExitCode exit_code) { return static_cast<int>(exit_code); }
+
+extern "C" void on_interrupt(int) { defisim::engine::interrupt_requested().store(true); }
+
+struct RunArguments {
+  std::string config;
+  std::string output;
+  std::int64_t paths = 0;
+  std::int64_t blocks = 0;
+  std::int64_t seed = -1;
+  int threads = 0;
+  std::vector<std::string> assignments;
+  bool force = false;
+  bool quiet = false;
+};
+
+defisim::engine::LoadOptions load_options(const RunArguments& arguments) {
+  defisim::engine::LoadOptions options;
+  options.assignments = arguments.assignments;
+  if (arguments.paths > 0) options.assignments.push_back(fmt::format("experiment.paths={}", arguments.paths));
+  if (arguments.blocks > 0) options.assignments.push_back(fmt::format("experiment.blocks={}", arguments.blocks));
+  if (arguments.seed >= 0) options.assignments.push_back(fmt::format("experiment.seed={}", arguments.seed));
+  return options;
+}
+
+int run_command(const RunArguments& arguments, const std::string& command_line) {
+  const defisim::engine::Experiment experiment =
+      defisim::engine::load_experiment(arguments.config, load_options(arguments));
+  defisim::engine::RunOptions options;
+  options.output_path = arguments.output.empty()
+                            ? fmt::format("results/{}.h5", experiment.base().name)
+                            : arguments.output;
+  options.overwrite = arguments.force;
+  options.threads = arguments.threads;
+  options.command_line = command_line;
+  options.progress = !arguments.quiet;
+
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  const auto statistics = defisim::engine::run_experiment(experiment, options);
+
+  if (!arguments.quiet) {
+    const defisim::output::ResultsReader reader(options.output_path);
+    for (std::size_t k = 0; k < reader.scenario_count(); ++k) {
+      defisim::output::print_summary_table(reader.summary(k), "", stdout);
+    }
+  }
+  std::fprintf(stderr, "wrote %s: %llu paths x %llu blocks in %.2f s on %d thread(s), %.3g path-blocks/s\n",
+               options.output_path.c_str(), static_cast<unsigned long long>(experiment.base().paths),
+               static_cast<unsigned long long>(experiment.base().blocks), statistics.wall_seconds,
+               statistics.threads,
+               statistics.wall_seconds > 0 ? static_cast<double>(statistics.path_blocks) / statistics.wall_seconds : 0.0);
+  return code(ExitCode::ok);
+}
+
+int validate_command(const RunArguments& arguments) {
+  const defisim::engine::Experiment experiment =
+      defisim::engine::load_experiment(arguments.config, load_options(arguments));
+  const auto& base = experiment.base();
+  std::printf("%s: valid. experiment '%s': %zu scenario(s) x %llu paths x %llu blocks of %g s; %zu market(s), %zu agent(s)\n",
+              arguments.config.c_str(), base.name.c_str(), experiment.scenarios.size(),
+              static_cast<unsigned long long>(base.paths), static_cast<unsigned long long>(base.blocks),
+              base.block_time_seconds, base.markets.size(), base.agents.size());
+  return code(ExitCode::ok);
+}
+
+int summarize_command(const std::string& path, int scenario, const std::string& metric) {
+  const defisim::output::ResultsReader reader(path);
+  const std::size_t count = reader.scenario_count();
+  if (scenario >= 0 && static_cast<std::size_t>(scenario) >= count) {
+    throw defisim::core::InputError(
+        fmt::format("--scenario {}: the file has {} scenario(s), 0..{}", scenario, count, count - 1));
+  }
+  for (std::size_t k = 0; k < count; ++k) {
+    if (scenario >= 0 && static_cast<std::size_t>(scenario) != k) continue;
+    defisim::output::print_summary_table(reader.summary(k), metric, stdout);
+  }
+  return code(ExitCode::ok);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+
+  CLI::App app{"defisim: agent-based Monte Carlo risk simulation for DeFi.\n"
+               "Exit codes: 0 ok, 1 internal error, 2 bad input, 3 I/O error, 4 invariant violated (a bug), "
+               "130 interrupted."};
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("--version", show_version, "print version and source revision");
+
+  RunArguments run_arguments;
+  CLI::App* run = app.add_subcommand("run", "run an experiment and write its HDF5 results");
+  run->add_option("config", run_arguments.config, "experiment YAML")->required();
+  run->add_option("-o,--output", run_arguments.output, "results file (default results/<experiment name>.h5)");
+  run->add_option("--paths", run_arguments.paths, "override experiment.paths")->check(CLI::PositiveNumber);
+  run->add_option("--blocks", run_arguments.blocks, "override experiment.blocks")->check(CLI::PositiveNumber);
+  run->add_option("--seed", run_arguments.seed, "override experiment.seed")->check(CLI::Range(0LL, 4294967295LL));
+  run->add_option("--threads", run_arguments.threads, "worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  run->add_option("--set", run_arguments.assignments, "override any key: --set markets.pool.fee=0.0005 (repeatable)");
+  run->add_flag("--force", run_arguments.force, "overwrite an existing results file");
+  run->add_flag("-q,--quiet", run_arguments.quiet, "no progress and no summary table");
+
+  RunArguments validate_arguments;
+  CLI::App* validate = app.add_subcommand("validate", "check an experiment without running it");
+  validate->add_option("config", validate_arguments.config, "experiment YAML")->required();
+  validate->add_option("--set", validate_arguments.assignments, "override any key (repeatable)");
+
+  std::string summarize_path;
+  int summarize_scenario = -1;
+  std::string summarize_metric;
+  CLI::App* summarize = app.add_subcommand("summarize", "print the summary table of a results file");
+  summarize->add_option("results", summarize_path, "results HDF5 file")->required();
+  summarize->add_option("--scenario", summarize_scenario, "only this scenario index");
+  summarize->add_option("--metric", summarize_metric, "only this metric (exact name)");
+
+  CLI::App* reference = app.add_subcommand("config-reference", "print the configuration reference (docs/CONFIG.md)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int exit_code = app.exit(error);
+    return exit_code == 0 ? 0 : code(ExitCode::bad_input);
+  }
+
+  try {
+    if (show_version) {
+      std::printf("defisim %s (source revision %s)\n", defisim::core::defisim_version, defisim::core::source_revision);
+      return code(ExitCode::ok);
+    }
+    if (*run) return run_command(run_arguments, command_line);
+    if (*validate) return validate_command(validate_arguments);
+    if (*summarize) return summarize_command(summarize_path, summarize_scenario, summarize_metric);
+    if (*reference) {
+      std::fputs(defisim::engine::config_reference_markdown().c_str(), stdout);
+      return code(ExitCode::ok);
+    }
+    std::fputs(app.help().c_str(), stdout);
+    return code(ExitCode::ok);
+  } catch (const defisim::core::InputError& error) {
+    std::fprintf(stderr, "%s\n", error.what());
+    return code(ExitCode::bad_input);
+  } catch (const defisim::core::IoError& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return code(ExitCode::io_error);
+  } catch (const defisim::core::Interrupted&) {
+    std::fprintf(stderr, "\ninterrupted: stopped cleanly; no results file was written\n");
+    return code(ExitCode::interrupted);
+  } catch (const defisim::core::InvariantViolation& error) {
+    std::fprintf(stderr, "internal error (a bug, please report): %s\n", error.what());
+    return code(ExitCode::invariant_violation);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "internal error: %s\n", error.what());
+    return code(ExitCode::failure);
+  }
+}

@@ -1,0 +1,149 @@
+#include "agents/arbitrageur.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace defisim::agents {
+
+namespace {
+
+constexpr config::KeySpec arbitrageur_keys[] = {
+    {"markets", "list of market ids", "every cpmm market", "the pools it arbitrages"},
+    {"gas_used", "integer", "120000", "gas units per arbitrage transaction (>= 0)"},
+    {"priority_fee_gwei", "number", "0", "tip per gas unit to the builder, gwei (>= 0)"},
+    {"min_profit", "number", "0",
+     "trades only if expected profit after gas exceeds this, numeraire (>= 0)"},
+};
+
+class ArbitrageurParams;
+
+class Arbitrageur final : public Agent {
+ public:
+  Arbitrageur(const ArbitrageurParams& params, const AgentContext& context);
+  void act(const View& view, TransactionSink& sink) override;
+  void on_receipt(const core::Receipt& receipt, const View& view) override;
+  void record(const View& view, std::span<double> series) override;
+  void finish(const View& view, std::span<double> outcomes) override;
+
+ private:
+  const ArbitrageurParams& params_;
+  core::AgentIndex index_;
+  double profit_ = 0.0;  // numeraire, net of gas
+  double gas_paid_ = 0.0;
+  double volume_ = 0.0;  // numeraire, input side at reference
+  double trades_ = 0.0;
+  double reverts_ = 0.0;
+};
+
+class ArbitrageurParams final : public AgentParams {
+ public:
+  std::vector<core::MarketIndex> markets;
+  std::uint32_t gas_used = 120000;
+  double priority_fee_gwei = 0.0;
+  double min_profit = 0.0;
+
+  std::unique_ptr<Agent> create(const AgentContext& context) const override {
+    return std::make_unique<Arbitrageur>(*this, context);
+  }
+  std::vector<output::MetricInfo> series_metrics() const override {
+    return {{"profit", "numeraire", "cumulative arbitrage profit after gas", output::RiskTail::lower_is_worse}};
+  }
+  std::vector<output::MetricInfo> outcome_metrics() const override {
+    using output::RiskTail;
+    return {
+        {"profit", "numeraire", "arbitrage profit after gas over the path", RiskTail::lower_is_worse},
+        {"gas_paid", "numeraire", "gas paid over the path", RiskTail::higher_is_worse},
+        {"volume", "numeraire", "value sold into pools at reference prices", RiskTail::lower_is_worse},
+        {"trades", "count", "successful arbitrage transactions", RiskTail::lower_is_worse},
+        {"reverts", "count", "reverted arbitrage transactions", RiskTail::higher_is_worse},
+    };
+  }
+};
+
+Arbitrageur::Arbitrageur(const ArbitrageurParams& params, const AgentContext& context)
+    : params_(params), index_(context.index) {}
+
+void Arbitrageur::act(const View& view, TransactionSink& sink) {
+  const double gas_cost = view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei);
+  for (const core::MarketIndex market_index : params_.markets) {
+    const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
+    const double price_x = view.reference_prices[pool.asset_x()];
+    const double price_y = view.reference_prices[pool.asset_y()];
+    const markets::ArbitrageTrade trade =
+        markets::optimal_arbitrage(pool.reserve_x(), pool.reserve_y(), pool.fee(), price_x / price_y);
+    if (!trade.profitable || trade.profit_in_y * price_y <= gas_cost + params_.min_profit) continue;
+
+    core::Transaction transaction;
+    transaction.sender = index_;
+    transaction.market = market_index;
+    transaction.kind = core::TransactionKind::swap;
+    transaction.funding = core::Funding::reference_venue;
+    transaction.token_in = trade.x_in ? pool.asset_x() : pool.asset_y();
+    transaction.amount_in = trade.amount_in;
+    // Break-even after gas: the output must be worth the input plus gas.
+    const double price_in = trade.x_in ? price_x : price_y;
+    const double price_out = trade.x_in ? price_y : price_x;
+    transaction.min_amount_out = (trade.amount_in * price_in + gas_cost) / price_out;
+    transaction.priority_fee_gwei = params_.priority_fee_gwei;
+    transaction.gas_used = params_.gas_used;
+    sink.submit(transaction);
+  }
+}
+
+void Arbitrageur::on_receipt(const core::Receipt& receipt, const View& view) {
+  profit_ += receipt.venue_settlement;
+  gas_paid_ += receipt.gas_paid_native * view.reference_prices[view.native_asset];
+  if (receipt.succeeded()) {
+    trades_ += 1.0;
+    volume_ += receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
+  } else {
+    reverts_ += 1.0;
+  }
+}
+
+void Arbitrageur::record(const View&, std::span<double> series) { series[0] = profit_; }
+
+void Arbitrageur::finish(const View&, std::span<double> outcomes) {
+  outcomes[0] = profit_;
+  outcomes[1] = gas_paid_;
+  outcomes[2] = volume_;
+  outcomes[3] = trades_;
+  outcomes[4] = reverts_;
+}
+
+std::shared_ptr<const AgentParams> parse_arbitrageur(const config::ConfigNode& node,
+                                                     const WorldNames& names) {
+  auto params = std::make_shared<ArbitrageurParams>();
+  if (node.has("markets")) {
+    for (const config::ConfigNode& market : node.child("markets").elements()) {
+      const core::MarketIndex index = names.market(market);
+      if (!std::holds_alternative<markets::CpmmParams>(names.markets[index])) {
+        market.fail("the arbitrageur trades cpmm markets only");
+      }
+      params->markets.push_back(index);
+    }
+  } else {
+    for (std::size_t i = 0; i < names.markets.size(); ++i) {
+      if (std::holds_alternative<markets::CpmmParams>(names.markets[i])) {
+        params->markets.push_back(static_cast<core::MarketIndex>(i));
+      }
+    }
+  }
+  if (params->markets.empty()) node.fail("the arbitrageur has no cpmm market to trade");
+  params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 120000, 0));
+  params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
+  params->min_profit = node.number_in("min_profit", 0.0, 0.0, true, INFINITY, false);
+  return params;
+}
+
+}  // namespace
+
+AgentType arbitrageur_type() {
+  return {"arbitrageur",
+          "Closes the gap between a pool and the reference price with the closed-form optimal "
+          "trade, hedged at the reference venue, when profit exceeds gas.",
+          arbitrageur_keys, parse_arbitrageur};
+}
+
+}  // namespace defisim::agents

@@ -1,0 +1,58 @@
+#include "framework/engine/block_builder.hpp"
+
+#include <numeric>
+
+namespace defisim::engine {
+
+Mempool::Mempool(std::uint32_t capacity) : pending_(capacity), dropped_(capacity) {}
+
+bool Mempool::submit(const core::Transaction& transaction) {
+  if (count_ == pending_.size()) {
+    // Remember (up to capacity) what was dropped so its sender hears of it.
+    if (dropped_count_ < dropped_.size()) dropped_[dropped_count_++] = transaction;
+    return false;
+  }
+  pending_[count_] = transaction;
+  pending_[count_].sequence = static_cast<std::uint32_t>(count_);
+  ++count_;
+  return true;
+}
+
+void Mempool::clear() {
+  count_ = 0;
+  dropped_count_ = 0;
+}
+
+BlockBuilder::BlockBuilder(Ordering ordering, std::uint32_t capacity, std::uint64_t seed, std::uint64_t path)
+    : ordering_(ordering), random_(seed, path, core::streams::builder), order_(capacity) {}
+
+std::span<const std::uint32_t> BlockBuilder::order(std::span<const core::Transaction> pending) {
+  const std::size_t n = pending.size();
+  std::iota(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(n), 0u);
+  if (n < 2) return {order_.data(), n};
+  switch (ordering_) {
+    case Ordering::fifo: break;
+    case Ordering::random:
+      // Fisher-Yates, one builder-stream uniform per swap.
+      for (std::size_t i = n - 1; i > 0; --i) {
+        const auto j = static_cast<std::size_t>(random_.uniform() * static_cast<double>(i + 1));
+        std::swap(order_[i], order_[j < i ? j : i]);
+      }
+      break;
+    case Ordering::priority_fee:
+      // Stable insertion sort, descending fee: blocks hold few transactions.
+      for (std::size_t i = 1; i < n; ++i) {
+        const std::uint32_t moving = order_[i];
+        std::size_t j = i;
+        while (j > 0 && pending[order_[j - 1]].priority_fee_gwei < pending[moving].priority_fee_gwei) {
+          order_[j] = order_[j - 1];
+          --j;
+        }
+        order_[j] = moving;
+      }
+      break;
+  }
+  return {order_.data(), n};
+}
+
+}  // namespace defisim::engine

@@ -1,0 +1,640 @@
+#include "framework/engine/config_loader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "agents/registry.hpp"
+
+namespace defisim::engine {
+
+namespace {
+
+using config::ConfigNode;
+using config::KeySpec;
+
+constexpr KeySpec root_keys[] = {
+    {"experiment", "map", "", "run settings: name, seed, paths, blocks, block time, recording"},
+    {"assets", "list of strings", "", "asset symbols, e.g. [ETH, USDC]; at least two, unique"},
+    {"numeraire", "string", "", "the asset prices and values are measured in (its price is 1)"},
+    {"chain", "map", "{}", "gas and block building"},
+    {"price", "map", "", "the reference price process"},
+    {"markets", "list of maps", "", "the markets, each with an `id` and a `type`"},
+    {"agents", "list of maps", "[]", "the agents, each with a `type` (and an `id` if not unique)"},
+    {"sweep", "map", "{}", "scenarios: `grid` (cartesian product) or `list` of overrides"},
+};
+
+constexpr KeySpec experiment_keys[] = {
+    {"name", "string", "", "experiment name, stored in the results"},
+    {"seed", "integer", "1", "random seed, in [0, 4294967295]; paths are keyed by (seed, path index)"},
+    {"paths", "integer", "1000", "Monte Carlo paths per scenario (>= 1)"},
+    {"blocks", "integer", "7200", "blocks per path (>= 1)"},
+    {"block_time", "number", "12", "seconds per block (> 0)"},
+    {"record", "map", "{every: 60}", "series sampling: {every: N blocks (>= 1)}; samples at blocks 0, N, 2N, ..."},
+    {"antithetic", "boolean", "false",
+     "pair paths (2i, 2i+1) with negated price normals (and 1-u uniforms); needs an even path count"},
+    {"batch_paths", "integer", "512", "paths in flight per write batch (memory is bounded by this)"},
+    {"check_conservation", "boolean", "false",
+     "verify every block that each asset is conserved (slower; tests turn it on)"},
+};
+
+constexpr KeySpec record_keys[] = {
+    {"every", "integer", "60", "blocks between series samples (>= 1)"},
+};
+
+constexpr KeySpec chain_keys[] = {
+    {"native_asset", "string", "ETH if listed", "asset gas is paid in"},
+    {"gas_price_gwei", "number", "0", "base gas price, gwei per gas unit (>= 0)"},
+    {"ordering", "string", "fifo",
+     "block building: fifo (arrival order) | random (shuffled by the builder stream) | "
+     "priority_fee (highest tip first, ties by arrival)"},
+    {"max_transactions_per_block", "integer", "256",
+     "mempool capacity per block; more are dropped with a mempool_full receipt (>= 1)"},
+};
+
+constexpr KeySpec price_keys[] = {
+    {"process", "string", "gbm", "gbm | jump_diffusion | replay"},
+    {"initial", "map asset -> number", "",
+     "initial price of every non-numeraire asset, numeraire per token (> 0)"},
+    {"volatility", "map asset -> number", "(required by gbm, jump_diffusion)",
+     "gbm, jump_diffusion: annualised volatility of every non-numeraire asset (>= 0, <= 10)"},
+    {"drift", "map asset -> number", "0 for each", "gbm, jump_diffusion: annualised drift mu (|mu| <= 10)"},
+    {"correlation", "list of lists", "identity",
+     "gbm, jump_diffusion: correlation matrix over the non-numeraire assets in `assets` order; "
+     "symmetric, unit diagonal, positive definite"},
+    {"jumps", "map", "(required by jump_diffusion)",
+     "jump_diffusion: {intensity_per_year: {asset: >= 0}, mean: {asset: log-jump mean}, "
+     "stdev: {asset: >= 0}}"},
+    {"replay", "map", "(required by replay)",
+     "replay: {file: CSV path (relative to the config), bootstrap_block_length: blocks (0 = replay as is)}"},
+};
+
+constexpr KeySpec jumps_keys[] = {
+    {"intensity_per_year", "map asset -> number", "", "jumps per year (>= 0)"},
+    {"mean", "map asset -> number", "0 for each", "mean of the log jump size"},
+    {"stdev", "map asset -> number", "0 for each", "standard deviation of the log jump size (>= 0)"},
+};
+
+constexpr KeySpec replay_keys[] = {
+    {"file", "string", "",
+     "CSV with a header naming every non-numeraire asset (other columns ignored) and one row per "
+     "block of prices in numeraire (> 0)"},
+    {"bootstrap_block_length", "integer", "0",
+     "0: every path replays the file from its first row (needs blocks + 1 rows); L > 0: moving-block "
+     "bootstrap of the log returns in blocks of L, starting at price.initial"},
+};
+
+constexpr KeySpec cpmm_keys[] = {
+    {"id", "string", "", "market name, unique; used in agent configs, metrics, --set and sweeps"},
+    {"type", "string", "", "cpmm"},
+    {"pair", "list of 2 assets", "", "[X, Y]: the pool's assets; prices are quoted as Y per X"},
+    {"reserves", "map asset -> number", "", "initial reserves of both assets, tokens (> 0)"},
+    {"fee", "number", "0.003", "swap fee on the input, fraction in [0, 1)"},
+};
+
+constexpr KeySpec sweep_keys[] = {
+    {"grid", "map key -> list", "none",
+     "one scenario per combination of the listed values (first key varies slowest)"},
+    {"list", "list of maps key -> value", "none", "one scenario per entry"},
+};
+
+constexpr std::string_view market_types[] = {"cpmm"};
+constexpr std::string_view process_names[] = {"gbm", "jump_diffusion", "replay"};
+constexpr std::string_view ordering_names[] = {"fifo", "random", "priority_fee"};
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+core::AssetIndex resolve_asset(const ConfigNode& node, const std::vector<std::string>& assets) {
+  agents::WorldNames names;
+  names.assets = assets;
+  return names.asset(node);
+}
+
+// A map asset -> number over exactly the risky assets (every one present unless
+// a fallback is given); values checked by `check`.
+template <typename Check>
+Eigen::VectorXd per_asset(const ConfigNode& node, const ScenarioSpec& spec, bool required,
+                          double fallback, Check check) {
+  Eigen::VectorXd values = Eigen::VectorXd::Constant(static_cast<Eigen::Index>(spec.risky_assets.size()), fallback);
+  std::vector<bool> seen(spec.risky_assets.size(), false);
+  for (auto& [name, value] : node.entries()) {
+    const auto it = std::find(spec.assets.begin(), spec.assets.end(), name);
+    if (it == spec.assets.end()) {
+      std::vector<std::string_view> candidates(spec.assets.begin(), spec.assets.end());
+      const std::string suggestion = config::nearest(name, candidates);
+      value.fail(fmt::format("unknown asset '{}'{}; assets: {}", name,
+                             suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
+                             join_names(spec.assets)));
+    }
+    const auto asset_index = static_cast<core::AssetIndex>(it - spec.assets.begin());
+    if (asset_index == spec.numeraire) {
+      value.fail(fmt::format("'{}' is the numeraire: its price is 1 by definition", name));
+    }
+    const auto position = static_cast<std::size_t>(
+        std::find(spec.risky_assets.begin(), spec.risky_assets.end(), asset_index) - spec.risky_assets.begin());
+    values(static_cast<Eigen::Index>(position)) = check(value, value.as_number());
+    seen[position] = true;
+  }
+  if (required) {
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      if (!seen[i]) node.fail(fmt::format("missing asset '{}' (every non-numeraire asset needs a value)",
+                                          spec.assets[spec.risky_assets[i]]));
+    }
+  }
+  return values;
+}
+
+void parse_experiment_section(const ConfigNode& node, ScenarioSpec& spec) {
+  node.check_keys(experiment_keys);
+  spec.name = node.child("name").as_string();
+  if (spec.name.empty()) node.child("name").fail("must not be empty");
+  spec.seed = static_cast<std::uint64_t>(node.integer_at_least("seed", 1, 0));
+  if (spec.seed > 0xFFFFFFFFull) node.child("seed").fail(fmt::format("{} is out of range; valid: [0, 4294967295]", spec.seed));
+  spec.paths = static_cast<std::uint64_t>(node.integer_at_least("paths", 1000, 1));
+  if (spec.paths > 0xFFFFFFFFull) node.child("paths").fail("too many paths; at most 4294967295");
+  spec.blocks = static_cast<std::uint64_t>(node.integer_at_least("blocks", 7200, 1));
+  spec.block_time_seconds = node.number_in("block_time", 12.0, 0.0, false, 86400.0 * 365, true);
+  if (node.has("record")) {
+    const ConfigNode record = node.child("record");
+    record.check_keys(record_keys);
+    spec.record_every = static_cast<std::uint64_t>(record.integer_at_least("every", 60, 1));
+  }
+  spec.antithetic = node.boolean("antithetic", false);
+  if (spec.antithetic && spec.paths % 2 != 0) {
+    node.child("paths").fail(fmt::format("antithetic pairs need an even number of paths, got {}", spec.paths));
+  }
+  spec.batch_paths = static_cast<std::uint64_t>(node.integer_at_least("batch_paths", 512, 1));
+  spec.check_conservation = node.boolean("check_conservation", false);
+}
+
+void parse_assets(const ConfigNode& root, ScenarioSpec& spec) {
+  const ConfigNode assets = root.child("assets");
+  for (const ConfigNode& asset : assets.elements()) {
+    std::string name = asset.as_string();
+    if (name.empty()) asset.fail("asset names must not be empty");
+    if (std::find(spec.assets.begin(), spec.assets.end(), name) != spec.assets.end()) {
+      asset.fail(fmt::format("asset '{}' is listed twice", name));
+    }
+    spec.assets.push_back(std::move(name));
+  }
+  if (spec.assets.size() < 2) assets.fail("at least two assets are needed (a risky asset and a numeraire)");
+  if (spec.assets.size() > 1000) assets.fail("at most 1000 assets");
+  spec.numeraire = resolve_asset(root.child("numeraire"), spec.assets);
+  for (std::size_t i = 0; i < spec.assets.size(); ++i) {
+    if (i != spec.numeraire) spec.risky_assets.push_back(static_cast<core::AssetIndex>(i));
+  }
+}
+
+void parse_chain(const ConfigNode& root, ScenarioSpec& spec) {
+  const bool present = root.has("chain");
+  const ConfigNode chain = present ? root.child("chain") : root;
+  if (present) chain.check_keys(chain_keys);
+  if (present && chain.has("native_asset")) {
+    spec.native_asset = resolve_asset(chain.child("native_asset"), spec.assets);
+  } else {
+    const auto eth = std::find(spec.assets.begin(), spec.assets.end(), "ETH");
+    if (eth == spec.assets.end()) {
+      (present ? chain : root).fail("no ETH among the assets: set chain.native_asset to the asset gas is paid in");
+    }
+    spec.native_asset = static_cast<core::AssetIndex>(eth - spec.assets.begin());
+  }
+  if (!present) return;
+  spec.gas_price_gwei = chain.number_in("gas_price_gwei", 0.0, 0.0, true, 1e7, true);
+  if (chain.has("ordering")) {
+    const std::string ordering = chain.child("ordering").one_of(chain.child("ordering").as_string(), ordering_names);
+    spec.ordering = ordering == "fifo" ? Ordering::fifo : ordering == "random" ? Ordering::random : Ordering::priority_fee;
+  }
+  spec.max_transactions_per_block =
+      static_cast<std::uint32_t>(chain.integer_at_least("max_transactions_per_block", 256, 1));
+  if (spec.max_transactions_per_block > 1000000) chain.child("max_transactions_per_block").fail("at most 1000000");
+}
+
+std::shared_ptr<const std::vector<Eigen::VectorXd>> read_replay_csv(const ConfigNode& file_node,
+                                                                      const std::string& path,
+                                                                      const ScenarioSpec& spec,
+                                                                      Eigen::VectorXd& first_prices) {
+  std::ifstream stream(path);
+  if (!stream) file_node.fail(fmt::format("cannot open price file '{}'", path));
+  std::string line;
+  if (!std::getline(stream, line)) file_node.fail(fmt::format("'{}' is empty: expected a header row", path));
+  auto split = [](const std::string& text) {
+    std::vector<std::string> fields;
+    std::stringstream fields_stream(text);
+    std::string field;
+    while (std::getline(fields_stream, field, ',')) {
+      field.erase(0, field.find_first_not_of(" \t\r"));
+      field.erase(field.find_last_not_of(" \t\r") + 1);
+      fields.push_back(field);
+    }
+    return fields;
+  };
+  const std::vector<std::string> header = split(line);
+  std::vector<std::size_t> column_of(spec.risky_assets.size());
+  for (std::size_t i = 0; i < spec.risky_assets.size(); ++i) {
+    const std::string& asset = spec.assets[spec.risky_assets[i]];
+    const auto it = std::find(header.begin(), header.end(), asset);
+    if (it == header.end()) {
+      file_node.fail(fmt::format("{}:1: no column '{}' in the header (columns: {})", path, asset, join_names(header)));
+    }
+    column_of[i] = static_cast<std::size_t>(it - header.begin());
+  }
+  std::vector<Eigen::VectorXd> log_prices;
+  std::size_t row = 1;
+  while (std::getline(stream, line)) {
+    ++row;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::vector<std::string> fields = split(line);
+    Eigen::VectorXd logs(static_cast<Eigen::Index>(spec.risky_assets.size()));
+    for (std::size_t i = 0; i < column_of.size(); ++i) {
+      double price = NAN;
+      const std::string field = column_of[i] < fields.size() ? fields[column_of[i]] : "";
+      try {
+        std::size_t used = 0;
+        price = std::stod(field, &used);
+        if (used != field.size()) price = NAN;
+      } catch (const std::exception&) {
+        price = NAN;
+      }
+      if (!(price > 0.0) || !std::isfinite(price)) {
+        file_node.fail(fmt::format("{}:{}: column '{}': expected a positive price, got '{}'", path, row,
+                                   header[column_of[i]], field));
+      }
+      logs(static_cast<Eigen::Index>(i)) = std::log(price);
+    }
+    log_prices.push_back(logs);
+  }
+  if (log_prices.size() < 2) file_node.fail(fmt::format("'{}' needs at least two rows of prices", path));
+  first_prices = log_prices.front().array().exp();
+  auto returns = std::make_shared<std::vector<Eigen::VectorXd>>();
+  for (std::size_t t = 0; t + 1 < log_prices.size(); ++t) returns->push_back(log_prices[t + 1] - log_prices[t]);
+  return returns;
+}
+
+void parse_price(const ConfigNode& root, ScenarioSpec& spec, const std::string& config_dir) {
+  const ConfigNode price = root.child("price");
+  price.check_keys(price_keys);
+  const std::string process =
+      price.has("process") ? price.child("process").one_of(price.child("process").as_string(), process_names) : "gbm";
+  spec.initial_prices = per_asset(price.child("initial"), spec, true, 0.0, [](const ConfigNode& n, double v) {
+    return n.in_range(v, 0.0, false, INFINITY, false);
+  });
+  const auto n = static_cast<Eigen::Index>(spec.risky_assets.size());
+  auto require_absent = [&](std::string_view key, const char* why) {
+    if (price.has(key)) price.child(key).fail(fmt::format("not used by process '{}': {}", process, why));
+  };
+  if (process == "replay") {
+    require_absent("volatility", "a replay takes its moves from the data");
+    require_absent("drift", "a replay takes its moves from the data");
+    require_absent("correlation", "a replay takes its moves from the data");
+    require_absent("jumps", "only jump_diffusion has jumps");
+    const ConfigNode replay = price.child("replay");
+    replay.check_keys(replay_keys);
+    const ConfigNode file = replay.child("file");
+    std::filesystem::path path = file.as_string();
+    if (path.is_relative()) path = std::filesystem::path(config_dir) / path;
+    core::ReplayParams params;
+    params.bootstrap_block_length = static_cast<std::uint64_t>(replay.integer_at_least("bootstrap_block_length", 0, 0));
+    Eigen::VectorXd first_prices;
+    params.log_returns = read_replay_csv(file, path.lexically_normal().string(), spec, first_prices);
+    if (params.bootstrap_block_length == 0) {
+      if (params.log_returns->size() < spec.blocks) {
+        file.fail(fmt::format("'{}' has {} rows; replaying {} blocks needs {} (or set bootstrap_block_length)",
+                              path.string(), params.log_returns->size() + 1, spec.blocks, spec.blocks + 1));
+      }
+      // Replaying as is starts at the data's first prices, which must agree with price.initial.
+      for (Eigen::Index i = 0; i < n; ++i) {
+        if (std::fabs(first_prices(i) / spec.initial_prices(i) - 1.0) > 1e-9) {
+          price.child("initial").fail(fmt::format(
+              "price.initial of {} is {} but the replayed file starts at {}; make them equal",
+              spec.assets[spec.risky_assets[static_cast<std::size_t>(i)]], spec.initial_prices(i), first_prices(i)));
+        }
+      }
+    } else if (params.bootstrap_block_length > params.log_returns->size()) {
+      replay.child("bootstrap_block_length").fail(fmt::format(
+          "{} is longer than the {} returns in the file", params.bootstrap_block_length, params.log_returns->size()));
+    }
+    spec.price = params;
+    return;
+  }
+  require_absent("replay", "only the replay process reads a file");
+  core::GbmParams gbm;
+  gbm.volatility = per_asset(price.child("volatility"), spec, true, 0.0, [](const ConfigNode& node, double v) {
+    return node.in_range(v, 0.0, true, 10.0, true);
+  });
+  gbm.drift = price.has("drift") ? per_asset(price.child("drift"), spec, false, 0.0, [](const ConfigNode& node, double v) {
+    return node.in_range(v, -10.0, true, 10.0, true);
+  }) : Eigen::VectorXd::Zero(n);
+  gbm.correlation = Eigen::MatrixXd::Identity(n, n);
+  if (price.has("correlation")) {
+    const ConfigNode correlation = price.child("correlation");
+    if (correlation.size() != static_cast<std::size_t>(n)) {
+      correlation.fail(fmt::format("expected a {}x{} matrix (one row per non-numeraire asset), got {} rows", n, n,
+                                   correlation.size()));
+    }
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const ConfigNode row = correlation.element(static_cast<std::size_t>(i));
+      if (row.size() != static_cast<std::size_t>(n)) row.fail(fmt::format("expected {} entries, got {}", n, row.size()));
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const ConfigNode entry = row.element(static_cast<std::size_t>(j));
+        gbm.correlation(i, j) = entry.in_range(entry.as_number(), -1.0, true, 1.0, true);
+      }
+    }
+    try {
+      core::correlation_cholesky(gbm.correlation);
+    } catch (const std::invalid_argument& error) {
+      correlation.fail(error.what());
+    }
+  }
+  if (process == "gbm") {
+    require_absent("jumps", "only jump_diffusion has jumps");
+    spec.price = gbm;
+    return;
+  }
+  core::JumpDiffusionParams jump;
+  jump.diffusion = gbm;
+  const ConfigNode jumps = price.child("jumps");
+  jumps.check_keys(jumps_keys);
+  jump.jump_intensity_per_year = per_asset(jumps.child("intensity_per_year"), spec, true, 0.0,
+                                           [](const ConfigNode& node, double v) { return node.in_range(v, 0.0, true, 1e6, true); });
+  jump.jump_mean = jumps.has("mean") ? per_asset(jumps.child("mean"), spec, false, 0.0, [](const ConfigNode& node, double v) {
+    return node.in_range(v, -5.0, true, 5.0, true);
+  }) : Eigen::VectorXd::Zero(n);
+  jump.jump_stdev = jumps.has("stdev") ? per_asset(jumps.child("stdev"), spec, false, 0.0, [](const ConfigNode& node, double v) {
+    return node.in_range(v, 0.0, true, 5.0, true);
+  }) : Eigen::VectorXd::Zero(n);
+  spec.price = jump;
+}
+
+void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
+  const ConfigNode markets = root.child("markets");
+  if (markets.size() == 0) markets.fail("at least one market is needed");
+  for (const ConfigNode& market : markets.elements()) {
+    if (!market.is_map()) market.fail("expected a map with `id` and `type`");
+    const ConfigNode type_node = market.child("type");
+    const std::string type = type_node.one_of(type_node.as_string(), market_types);
+    market.check_keys(cpmm_keys);
+    std::string id = market.child("id").as_string();
+    if (id.empty() || id.find_first_of(".[]= ") != std::string::npos) {
+      market.child("id").fail("ids must be non-empty and contain no '.', '[', ']', '=' or spaces");
+    }
+    if (std::find(spec.market_ids.begin(), spec.market_ids.end(), id) != spec.market_ids.end()) {
+      market.child("id").fail(fmt::format("market id '{}' is used twice", id));
+    }
+    markets::CpmmParams params;
+    const ConfigNode pair = market.child("pair");
+    if (pair.size() != 2) pair.fail(fmt::format("a cpmm pair has exactly 2 assets, got {}", pair.size()));
+    params.asset_x = resolve_asset(pair.element(0), spec.assets);
+    params.asset_y = resolve_asset(pair.element(1), spec.assets);
+    if (params.asset_x == params.asset_y) pair.fail("the two assets of a pair must differ");
+    const ConfigNode reserves = market.child("reserves");
+    bool have_x = false, have_y = false;
+    for (auto& [name, value] : reserves.entries()) {
+      const auto it = std::find(spec.assets.begin(), spec.assets.end(), name);
+      const auto index = it == spec.assets.end() ? core::AssetIndex(0xFFFF) : static_cast<core::AssetIndex>(it - spec.assets.begin());
+      if (index != params.asset_x && index != params.asset_y) {
+        value.fail(fmt::format("'{}' is not in this pool's pair [{}, {}]", name, spec.assets[params.asset_x],
+                               spec.assets[params.asset_y]));
+      }
+      const double amount = value.in_range(value.as_number(), 0.0, false, INFINITY, false);
+      if (index == params.asset_x) {
+        params.reserve_x = amount;
+        have_x = true;
+      } else {
+        params.reserve_y = amount;
+        have_y = true;
+      }
+    }
+    if (!have_x || !have_y) {
+      reserves.fail(fmt::format("missing reserve of '{}'", spec.assets[!have_x ? params.asset_x : params.asset_y]));
+    }
+    params.fee = market.number_in("fee", 0.003, 0.0, true, 1.0, false);
+    spec.market_ids.push_back(std::move(id));
+    spec.markets.emplace_back(params);
+  }
+}
+
+void parse_agents(const ConfigNode& root, ScenarioSpec& spec) {
+  if (!root.has("agents")) return;
+  agents::WorldNames names;
+  names.assets = spec.assets;
+  names.numeraire = spec.numeraire;
+  names.native_asset = spec.native_asset;
+  names.market_ids = spec.market_ids;
+  names.markets = spec.markets;
+  names.initial_prices.assign(spec.assets.size(), 1.0);
+  for (std::size_t i = 0; i < spec.risky_assets.size(); ++i) {
+    names.initial_prices[spec.risky_assets[i]] = spec.initial_prices(static_cast<Eigen::Index>(i));
+  }
+  names.base_gas_price_gwei = spec.gas_price_gwei;
+
+  std::vector<std::string_view> type_names;
+  for (const auto& type : agents::agent_types()) type_names.push_back(type.type);
+  const ConfigNode agent_list = root.child("agents");
+  for (const ConfigNode& agent : agent_list.elements()) {
+    if (!agent.is_map()) agent.fail("expected a map with a `type`");
+    const ConfigNode type_node = agent.child("type");
+    const std::string type = type_node.one_of(type_node.as_string(), type_names);
+    const agents::AgentType& agent_type = *agents::find_agent_type(type);
+    std::vector<KeySpec> keys(agents::common_agent_keys().begin(), agents::common_agent_keys().end());
+    keys.insert(keys.end(), agent_type.keys.begin(), agent_type.keys.end());
+    agent.check_keys(keys);
+    std::string id = agent.string("id", type);
+    if (id.empty() || id.find_first_of(".[]= ") != std::string::npos) {
+      (agent.has("id") ? agent.child("id") : agent).fail("ids must be non-empty and contain no '.', '[', ']', '=' or spaces");
+    }
+    for (const AgentSpec& other : spec.agents) {
+      if (other.id == id) {
+        (agent.has("id") ? agent.child("id") : agent)
+            .fail(fmt::format("agent id '{}' is used twice; give each agent a unique `id`", id));
+      }
+    }
+    if (std::find(spec.market_ids.begin(), spec.market_ids.end(), id) != spec.market_ids.end() || id == "chain" ||
+        id == "reference") {
+      (agent.has("id") ? agent.child("id") : agent)
+          .fail(fmt::format("agent id '{}' clashes with a market id or a reserved name (chain, reference)", id));
+    }
+    spec.agents.push_back({std::move(id), type, agent_type.parse(agent, names)});
+  }
+  if (spec.agents.size() > 60000) agent_list.fail("at most 60000 agents");
+}
+
+std::shared_ptr<const ScenarioSpec> parse_scenario(const YAML::Node& root_yaml,
+                                                   std::shared_ptr<const config::Origins> origins,
+                                                   const std::string& config_dir) {
+  const ConfigNode root(root_yaml, "", origins);
+  root.check_keys(root_keys);
+  auto spec = std::make_shared<ScenarioSpec>();
+  parse_experiment_section(root.child("experiment"), *spec);
+  parse_assets(root, *spec);
+  parse_chain(root, *spec);
+  parse_price(root, *spec, config_dir);
+  parse_markets(root, *spec);
+  parse_agents(root, *spec);
+  return spec;
+}
+
+std::string emit(const YAML::Node& node) {
+  YAML::Emitter emitter;
+  emitter << node;
+  return emitter.c_str();
+}
+
+// A scenario's overrides: key -> value node (a grid point or a list entry).
+using Overrides = std::vector<std::pair<std::string, YAML::Node>>;
+
+std::vector<Overrides> expand_sweep(const ConfigNode& sweep) {
+  sweep.check_keys(sweep_keys);
+  if (sweep.has("grid") == sweep.has("list")) sweep.fail("give exactly one of `grid` or `list`");
+  std::vector<Overrides> scenarios;
+  if (sweep.has("grid")) {
+    scenarios.push_back({});
+    for (auto& [key, values] : sweep.child("grid").entries()) {
+      if (key.rfind("experiment", 0) == 0) values.fail("experiment settings cannot be swept");
+      if (values.size() == 0) values.fail("a grid axis needs at least one value");
+      std::vector<Overrides> next;
+      for (const Overrides& partial : scenarios) {
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          Overrides extended = partial;
+          extended.emplace_back(key, values.yaml()[i]);
+          next.push_back(std::move(extended));
+        }
+      }
+      scenarios = std::move(next);
+    }
+  } else {
+    for (const ConfigNode& entry : sweep.child("list").elements()) {
+      Overrides overrides;
+      for (auto& [key, value] : entry.entries()) {
+        if (key.rfind("experiment", 0) == 0) value.fail("experiment settings cannot be swept");
+        overrides.emplace_back(key, value.yaml());
+      }
+      scenarios.push_back(std::move(overrides));
+    }
+    if (scenarios.empty()) sweep.child("list").fail("a sweep list needs at least one entry");
+  }
+  if (scenarios.size() > 100000) sweep.fail(fmt::format("{} scenarios is too many (at most 100000)", scenarios.size()));
+  return scenarios;
+}
+
+Experiment load(YAML::Node root, const std::string& source_name, const std::string& config_dir,
+                const LoadOptions& options) {
+  auto origins = std::make_shared<config::Origins>();
+  origins->file = source_name;
+  if (!root.IsMap()) {
+    throw core::ConfigError("<root>", core::SourceLocation{source_name, 1, 1},
+                            "expected a map with keys experiment, assets, numeraire, price, markets, agents");
+  }
+  for (const std::string& assignment : options.assignments) {
+    auto [key, value] = config::parse_assignment(assignment);
+    const std::string origin = "--set " + assignment;
+    config::apply_override(root, key, value, origin);
+    origins->overrides[key] = origin;
+  }
+  // Resolve the replay file to an absolute path in the stored config, so the
+  // embedded config reproduces the run from anywhere.
+  if (root["price"] && root["price"].IsMap() && root["price"]["replay"] && root["price"]["replay"].IsMap() &&
+      root["price"]["replay"]["file"] && root["price"]["replay"]["file"].IsScalar()) {
+    std::filesystem::path file = root["price"]["replay"]["file"].Scalar();
+    if (file.is_relative()) {
+      root["price"]["replay"]["file"] = std::filesystem::absolute(std::filesystem::path(config_dir) / file).lexically_normal().string();
+    }
+  }
+
+  Experiment experiment;
+  experiment.config_path = source_name;
+  experiment.resolved_yaml = emit(root);
+
+  YAML::Node base = YAML::Clone(root);
+  std::vector<Overrides> sweep_points{{}};
+  if (root["sweep"] && !root["sweep"].IsNull()) {
+    sweep_points = expand_sweep(ConfigNode(root["sweep"], "sweep", origins));
+    base.remove("sweep");
+  }
+  for (std::size_t k = 0; k < sweep_points.size(); ++k) {
+    YAML::Node scenario_root = YAML::Clone(base);
+    auto scenario_origins = std::make_shared<config::Origins>(*origins);
+    Scenario scenario;
+    scenario.index = k;
+    for (const auto& [key, value] : sweep_points[k]) {
+      const std::string origin = fmt::format("sweep scenario {} ({}={})", k, key, emit(value));
+      config::apply_override(scenario_root, key, value, origin);
+      scenario_origins->overrides[key] = origin;
+      scenario.parameters.emplace_back(key, emit(value));
+    }
+    scenario.spec = parse_scenario(scenario_root, scenario_origins, config_dir);
+    experiment.scenarios.push_back(std::move(scenario));
+  }
+  return experiment;
+}
+
+}  // namespace
+
+Experiment load_experiment(const std::string& config_path, const LoadOptions& options) {
+  YAML::Node root = config::load_yaml_file(config_path);
+  const std::string dir = std::filesystem::path(config_path).parent_path().string();
+  return load(root, config_path, dir.empty() ? "." : dir, options);
+}
+
+Experiment load_experiment_text(const std::string& yaml_text, const std::string& source_name,
+                                const LoadOptions& options) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& error) {
+    throw core::ConfigError("<yaml syntax>", core::SourceLocation{source_name, error.mark.line + 1, error.mark.column + 1},
+                            error.msg);
+  }
+  return load(root, source_name, ".", options);
+}
+
+std::vector<ConfigSection> config_sections() {
+  std::vector<ConfigSection> sections = {
+      {"(top level)", "The sections of an experiment file.", root_keys},
+      {"experiment", "How many paths of how many blocks, and what is recorded.", experiment_keys},
+      {"experiment.record", "Series sampling.", record_keys},
+      {"chain", "Gas and block building.", chain_keys},
+      {"price", "The reference price process (the deep off-chain market).", price_keys},
+      {"price.jumps", "Merton jumps (process: jump_diffusion).", jumps_keys},
+      {"price.replay", "Historical replay (process: replay).", replay_keys},
+      {"markets[] (type: cpmm)", "Uniswap v2 constant-product pool.", cpmm_keys},
+      {"sweep", "Scenarios. Keys are dotted paths as in --set: markets.<id>.<key>, agents.<id>.<key>, "
+                "price.volatility.<asset>, ... Every scenario uses the same random numbers on path i "
+                "(common random numbers).",
+       sweep_keys},
+  };
+  sections.push_back({"agents[] (every type)", "Keys every agent has.", agents::common_agent_keys()});
+  for (const agents::AgentType& type : agents::agent_types()) {
+    sections.push_back({fmt::format("agents[] (type: {})", type.type), std::string(type.description), type.keys});
+  }
+  return sections;
+}
+
+std::string config_reference_markdown() {
+  std::string out =
+      "# Configuration reference\n\n"
+      "Generated by `defisim config-reference`; `tests/config` fails if this file and the code disagree.\n"
+      "Units: amounts in tokens, prices in numeraire per token, rates annualised, time in seconds or blocks,\n"
+      "gas prices in gwei. A key without a default is required.\n";
+  for (const ConfigSection& section : config_sections()) {
+    out += fmt::format("\n## `{}`\n\n{}\n\n| key | type | default | meaning |\n|---|---|---|---|\n", section.path,
+                       section.description);
+    for (const KeySpec& key : section.keys) {
+      out += fmt::format("| `{}` | {} | {} | {} |\n", key.name, key.type,
+                         key.required()                 ? std::string("**required**")
+                         : key.default_text.front() == '(' ? std::string(key.default_text)
+                                                           : fmt::format("`{}`", key.default_text), key.description);
+    }
+  }
+  return out;
+}
+
+}  // namespace defisim::engine

@@ -1,0 +1,73 @@
+#pragma once
+// The validated, immutable description of an experiment: what the YAML
+// becomes after every key has been checked and every name resolved to an
+// index. A World is built from a ScenarioSpec; nothing here changes per path.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "agents/agent.hpp"
+#include "framework/core/price_process.hpp"
+#include "framework/core/units.hpp"
+#include "markets/market.hpp"
+
+namespace defisim::engine {
+
+enum class Ordering { fifo, random, priority_fee };
+
+struct AgentSpec {
+  std::string id;
+  std::string type;
+  std::shared_ptr<const agents::AgentParams> params;
+};
+
+using PriceParams = std::variant<core::GbmParams, core::JumpDiffusionParams, core::ReplayParams>;
+
+struct ScenarioSpec {
+  // experiment
+  std::string name;
+  std::uint64_t seed = 1;
+  std::uint64_t paths = 1000;
+  std::uint64_t blocks = 7200;
+  double block_time_seconds = 12.0;
+  std::uint64_t record_every = 60;
+  bool antithetic = false;
+  bool check_conservation = false;
+  std::uint64_t batch_paths = 512;
+  // assets and chain
+  std::vector<std::string> assets;
+  core::AssetIndex numeraire = 0;
+  core::AssetIndex native_asset = 0;
+  double gas_price_gwei = 0.0;
+  Ordering ordering = Ordering::fifo;
+  std::uint32_t max_transactions_per_block = 256;
+  // price: risky_assets[i] is the asset whose log price is state component i
+  std::vector<core::AssetIndex> risky_assets;
+  Eigen::VectorXd initial_prices;  // per risky asset, numeraire per token
+  PriceParams price;
+  // markets and agents, in config order (indices are positions here)
+  std::vector<std::string> market_ids;
+  std::vector<markets::MarketParams> markets;
+  std::vector<AgentSpec> agents;
+
+  std::uint64_t samples() const { return blocks / record_every + 1; }
+};
+
+struct Scenario {
+  std::size_t index = 0;
+  std::vector<std::pair<std::string, std::string>> parameters;  // swept key -> value (YAML text)
+  std::shared_ptr<const ScenarioSpec> spec;
+};
+
+struct Experiment {
+  std::string config_path;
+  std::string resolved_yaml;  // after --set; `defisim run` of it reproduces the results
+  std::vector<Scenario> scenarios;
+  const ScenarioSpec& base() const { return *scenarios.front().spec; }
+};
+
+}  // namespace defisim::engine

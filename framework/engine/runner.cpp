@@ -1,0 +1,178 @@
+#include "framework/engine/runner.hpp"
+
+#include <fmt/format.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
+#include "framework/core/build_info.hpp"
+#include "framework/core/errors.hpp"
+#include "framework/engine/scenario_plan.hpp"
+#include "framework/engine/world.hpp"
+#include "framework/output/results_file.hpp"
+
+namespace defisim::engine {
+
+std::atomic<bool>& interrupt_requested() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// A progress line on stderr: rewritten in place on a terminal, one line per
+// scenario otherwise (logs and CI stay readable).
+class Progress {
+ public:
+  Progress(bool enabled, std::size_t scenarios)
+      : enabled_(enabled), terminal_(isatty(STDERR_FILENO) == 1), scenarios_(scenarios) {}
+
+  void begin_scenario(std::size_t scenario, std::uint64_t paths) {
+    scenario_ = scenario;
+    paths_ = paths;
+    started_ = Clock::now();
+    last_print_ = started_;
+  }
+
+  void update(std::uint64_t done) {
+    if (!enabled_ || !terminal_) return;
+    const auto now = Clock::now();
+    if (now - last_print_ < std::chrono::milliseconds(250) && done < paths_) return;
+    last_print_ = now;
+    const double seconds = std::chrono::duration<double>(now - started_).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
+    const double eta = rate > 0 ? static_cast<double>(paths_ - done) / rate : 0.0;
+    std::fprintf(stderr, "\r  scenario %zu/%zu  paths %llu/%llu  %.0f paths/s  ETA %.0fs   ", scenario_ + 1,
+                 scenarios_, static_cast<unsigned long long>(done), static_cast<unsigned long long>(paths_),
+                 rate, eta);
+    std::fflush(stderr);
+  }
+
+  void end_scenario() {
+    if (!enabled_) return;
+    const double seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+    std::fprintf(stderr, "%s  scenario %zu/%zu: %llu paths in %.2fs (%.0f paths/s)\n", terminal_ ? "\r" : "",
+                 scenario_ + 1, scenarios_, static_cast<unsigned long long>(paths_), seconds,
+                 seconds > 0 ? static_cast<double>(paths_) / seconds : 0.0);
+  }
+
+ private:
+  bool enabled_;
+  bool terminal_;
+  std::size_t scenarios_;
+  std::size_t scenario_ = 0;
+  std::uint64_t paths_ = 0;
+  Clock::time_point started_;
+  Clock::time_point last_print_;
+};
+
+output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan) {
+  output::ScenarioLayout layout;
+  layout.parameters = scenario.parameters;
+  layout.outcomes = plan.outcome_metrics;
+  layout.series = plan.series_metrics;
+  layout.sample_blocks = plan.sample_blocks;
+  layout.paths = plan.spec->paths;
+  return layout;
+}
+
+void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progress& progress) {
+  const ScenarioPlan plan(scenario.spec);
+  const ScenarioSpec& spec = *scenario.spec;
+  writer.begin_scenario(scenario.index, layout_of(scenario, plan));
+  progress.begin_scenario(scenario.index, spec.paths);
+
+  const std::size_t outcome_count = plan.outcome_metrics.size();
+  const std::size_t series_values = plan.series_values_per_path();
+  const std::size_t samples = plan.samples();
+  const std::uint64_t batch = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
+  std::vector<double> outcomes(batch * outcome_count);
+  std::vector<double> series(batch * series_values);
+  std::vector<double> column(batch * std::max<std::size_t>(samples, 1));
+
+  for (std::uint64_t first = 0; first < spec.paths; first += batch) {
+    const std::uint64_t rows = std::min<std::uint64_t>(batch, spec.paths - first);
+    tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, rows, 1), [&](const auto& range) {
+      for (std::uint64_t row = range.begin(); row != range.end(); ++row) {
+        if (interrupt_requested().load(std::memory_order_relaxed)) return;
+        World world(plan, first + row);
+        world.run(std::span<double>(series.data() + row * series_values, series_values),
+                  std::span<double>(outcomes.data() + row * outcome_count, outcome_count));
+      }
+    });
+    if (interrupt_requested().load()) throw core::Interrupted("interrupted");
+    for (std::size_t metric = 0; metric < outcome_count; ++metric) {
+      for (std::uint64_t row = 0; row < rows; ++row) column[row] = outcomes[row * outcome_count + metric];
+      writer.write_outcomes(scenario.index, metric, first, std::span<const double>(column.data(), rows));
+    }
+    for (std::size_t metric = 0; metric < plan.series_metrics.size(); ++metric) {
+      for (std::uint64_t row = 0; row < rows; ++row) {
+        const double* source = series.data() + row * series_values + metric * samples;
+        std::copy(source, source + samples, column.data() + row * samples);
+      }
+      writer.write_series(scenario.index, metric, first, rows,
+                          std::span<const double>(column.data(), rows * samples));
+    }
+    progress.update(first + rows);
+  }
+  writer.finish_scenario(scenario.index);
+  progress.end_scenario();
+}
+
+}  // namespace
+
+RunStatistics run_experiment(const Experiment& experiment, const RunOptions& options) {
+  const auto started = Clock::now();
+  const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+
+  const ScenarioSpec& base = experiment.base();
+  output::RunMetadata metadata;
+  metadata.experiment_name = base.name;
+  metadata.defisim_version = core::defisim_version;
+  metadata.source_revision = core::source_revision;
+  metadata.config_yaml = experiment.resolved_yaml;
+  metadata.seed = base.seed;
+  metadata.paths = base.paths;
+  metadata.blocks = base.blocks;
+  metadata.block_time_seconds = base.block_time_seconds;
+  output::ResultsWriter writer(options.output_path, options.overwrite, metadata);
+
+  Progress progress(options.progress, experiment.scenarios.size());
+  RunStatistics statistics;
+  statistics.threads = threads;
+  for (const Scenario& scenario : experiment.scenarios) {
+    run_scenario(scenario, writer, progress);
+    statistics.paths += scenario.spec->paths;
+    statistics.path_blocks += scenario.spec->paths * scenario.spec->blocks;
+  }
+  statistics.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  output::RunInfo info;
+  info.created_utc = utc_now();
+  info.threads = threads;
+  info.ranks = 1;
+  info.wall_seconds = statistics.wall_seconds;
+  info.command_line = options.command_line;
+  writer.commit(info);
+  return statistics;
+}
+
+}  // namespace defisim::engine

@@ -1,0 +1,35 @@
+#pragma once
+// The Monte Carlo runner: every (scenario, path) is an independent work item,
+// run by oneTBB in batches of experiment.batch_paths paths. Each path's
+// results land at its own row, so the output is bit-identical for any thread
+// count; memory is bounded by one batch, not by the number of paths.
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "framework/engine/experiment_spec.hpp"
+
+namespace defisim::engine {
+
+struct RunOptions {
+  std::string output_path;
+  bool overwrite = false;
+  int threads = 0;             // 0: all cores
+  std::string command_line;    // stored in /run_info
+  bool progress = true;        // progress on stderr
+};
+
+struct RunStatistics {
+  double wall_seconds = 0;
+  std::uint64_t paths = 0;        // over all scenarios
+  std::uint64_t path_blocks = 0;  // paths x blocks over all scenarios
+  int threads = 1;
+};
+
+// Set by SIGINT/SIGTERM (see main); the runner stops between paths, removes
+// the partial file and throws core::Interrupted.
+std::atomic<bool>& interrupt_requested();
+
+RunStatistics run_experiment(const Experiment& experiment, const RunOptions& options);
+
+}  // namespace defisim::engine

@@ -1,0 +1,67 @@
+#include "framework/engine/scenario_plan.hpp"
+
+#include <fmt/format.h>
+
+namespace defisim::engine {
+
+namespace {
+
+core::PriceStepper make_stepper(const ScenarioSpec& spec) {
+  if (const auto* gbm = std::get_if<core::GbmParams>(&spec.price)) {
+    return core::GbmStepper(*gbm, spec.block_time_seconds);
+  }
+  if (const auto* jump = std::get_if<core::JumpDiffusionParams>(&spec.price)) {
+    return core::JumpDiffusionStepper(*jump, spec.block_time_seconds);
+  }
+  return core::ReplayStepper(std::get<core::ReplayParams>(spec.price));
+}
+
+void append(std::vector<output::MetricInfo>& metrics, const std::string& prefix,
+            std::vector<output::MetricInfo> more) {
+  for (output::MetricInfo& metric : more) {
+    metric.name = prefix + "." + metric.name;
+    metrics.push_back(std::move(metric));
+  }
+}
+
+}  // namespace
+
+ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
+    : spec(std::move(scenario_spec)), stepper(make_stepper(*spec)) {
+  using output::RiskTail;
+  reference_slots = {series_metrics.size(), spec->risky_assets.size(), 0, 0};
+  for (core::AssetIndex asset : spec->risky_assets) {
+    series_metrics.push_back({fmt::format("reference.{}", spec->assets[asset]), "numeraire",
+                              "reference (off-chain) price, numeraire per token", RiskTail::lower_is_worse});
+  }
+  for (std::size_t m = 0; m < spec->markets.size(); ++m) {
+    const auto& pool = std::get<markets::CpmmParams>(spec->markets[m]);
+    const std::string& id = spec->market_ids[m];
+    market_slots.push_back({series_metrics.size(), cpmm_series_count, outcome_metrics.size(), cpmm_outcome_count});
+    const std::string quote = fmt::format("{} per {}", spec->assets[pool.asset_y], spec->assets[pool.asset_x]);
+    append(series_metrics, id,
+           {{"spot_price", quote, "pool marginal price before fees", RiskTail::lower_is_worse},
+            {"value", "numeraire", "pool reserves at reference prices", RiskTail::lower_is_worse}});
+    append(outcome_metrics, id,
+           {{"swaps", "count", "executed swaps", RiskTail::lower_is_worse},
+            {"volume", "numeraire", "swap input value at reference prices", RiskTail::lower_is_worse},
+            {"fees", "numeraire", "swap fees at reference prices when paid", RiskTail::lower_is_worse},
+            {"final_value", "numeraire", "pool reserves at final reference prices", RiskTail::lower_is_worse}});
+  }
+  chain_slots = {0, 0, outcome_metrics.size(), chain_outcome_count};
+  append(outcome_metrics, "chain",
+         {{"transactions", "count", "transactions included in blocks", RiskTail::lower_is_worse},
+          {"reverts", "count", "included transactions that reverted", RiskTail::higher_is_worse},
+          {"dropped", "count", "transactions dropped by a full mempool", RiskTail::higher_is_worse},
+          {"gas_paid", "numeraire", "gas paid to the builder at reference prices", RiskTail::higher_is_worse}});
+  for (const AgentSpec& agent : spec->agents) {
+    auto series = agent.params->series_metrics();
+    auto outcomes = agent.params->outcome_metrics();
+    agent_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
+    append(series_metrics, agent.id, std::move(series));
+    append(outcome_metrics, agent.id, std::move(outcomes));
+  }
+  for (std::uint64_t block = 0; block <= spec->blocks; block += spec->record_every) sample_blocks.push_back(block);
+}
+
+}  // namespace defisim::engine

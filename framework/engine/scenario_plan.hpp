@@ -1,0 +1,44 @@
+#pragma once
+// Everything about a scenario that is the same for all its paths, computed
+// once: the price stepper, the metric layout, the sample blocks.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "framework/core/price_process.hpp"
+#include "framework/engine/experiment_spec.hpp"
+#include "framework/output/metric.hpp"
+
+namespace defisim::engine {
+
+// Where a component's metrics sit in a path's series and outcome arrays.
+struct MetricSlots {
+  std::size_t series_offset = 0;
+  std::size_t series_count = 0;
+  std::size_t outcome_offset = 0;
+  std::size_t outcome_count = 0;
+};
+
+struct ScenarioPlan {
+  explicit ScenarioPlan(std::shared_ptr<const ScenarioSpec> spec);
+
+  std::shared_ptr<const ScenarioSpec> spec;
+  core::PriceStepper stepper;
+  std::vector<output::MetricInfo> series_metrics;   // series values of a path: [metric][sample]
+  std::vector<output::MetricInfo> outcome_metrics;  // outcomes of a path: [metric]
+  MetricSlots reference_slots;                      // series: reference.<asset> per risky asset
+  std::vector<MetricSlots> market_slots;            // per market
+  MetricSlots chain_slots;                          // outcomes: chain.*
+  std::vector<MetricSlots> agent_slots;             // per agent
+  std::vector<std::uint64_t> sample_blocks;
+
+  std::size_t samples() const { return sample_blocks.size(); }
+  std::size_t series_values_per_path() const { return series_metrics.size() * samples(); }
+};
+
+// Market metrics the engine records (markets know nothing of metrics).
+inline constexpr std::size_t cpmm_series_count = 2;   // spot_price, value
+inline constexpr std::size_t cpmm_outcome_count = 4;  // swaps, volume, fees, final_value
+inline constexpr std::size_t chain_outcome_count = 4; // transactions, reverts, dropped, gas_paid
+
+}  // namespace defisim::engine

@@ -1,0 +1,177 @@
+#include "framework/engine/settlement.hpp"
+
+#include <cmath>
+
+namespace defisim::engine {
+
+namespace {
+
+using core::Funding;
+using core::Receipt;
+using core::RevertReason;
+using core::Transaction;
+
+void pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementContext& context,
+             Receipt& receipt) {
+  const double gas_native = static_cast<double>(transaction.gas_used) *
+                            (context.base_gas_price_gwei + transaction.priority_fee_gwei) *
+                            core::native_per_gwei;
+  receipt.gas_paid_native = gas_native;
+  ledger.balance(context.builder_account, context.native_asset) += gas_native;
+  if (transaction.funding == Funding::wallet) {
+    ledger.balance(transaction.sender, context.native_asset) -= gas_native;
+  } else {
+    // The venue sells the gas to the sender for numeraire.
+    const double gas_numeraire = gas_native * context.reference_prices[context.native_asset];
+    ledger.venue(context.native_asset) -= gas_native;
+    ledger.venue(context.numeraire) += gas_numeraire;
+    ledger.balance(transaction.sender, context.numeraire) -= gas_numeraire;
+    receipt.venue_settlement -= gas_numeraire;
+  }
+}
+
+double gas_native_of(const Transaction& transaction, const SettlementContext& context) {
+  return static_cast<double>(transaction.gas_used) *
+         (context.base_gas_price_gwei + transaction.priority_fee_gwei) * core::native_per_gwei;
+}
+
+// Can the wallet pay `amount` of `asset` and the gas?
+bool wallet_can_pay(const Ledger& ledger, const Transaction& transaction, core::AssetIndex asset,
+                    double amount, const SettlementContext& context) {
+  const double gas = gas_native_of(transaction, context);
+  if (asset == context.native_asset) return ledger.balance(transaction.sender, asset) >= amount + gas;
+  return ledger.balance(transaction.sender, asset) >= amount &&
+         ledger.balance(transaction.sender, context.native_asset) >= gas;
+}
+
+void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& ledger,
+                  const SettlementContext& context, Receipt& receipt) {
+  if (!pool.trades(transaction.token_in)) {
+    receipt.revert_reason = RevertReason::invalid_token;
+  } else if (!(transaction.amount_in > 0.0) || !std::isfinite(transaction.amount_in)) {
+    receipt.revert_reason = RevertReason::invalid_amount;
+  }
+  if (transaction.funding == Funding::wallet && receipt.revert_reason == RevertReason::none &&
+      !wallet_can_pay(ledger, transaction, transaction.token_in, transaction.amount_in, context)) {
+    receipt.revert_reason = RevertReason::insufficient_balance;
+    return;  // invalid: not included, no gas
+  }
+  pay_gas(transaction, ledger, context, receipt);
+  if (receipt.revert_reason != RevertReason::none) return;
+
+  const markets::SwapResult result =
+      pool.swap(transaction.token_in, transaction.amount_in, transaction.min_amount_out);
+  receipt.revert_reason = result.revert_reason;
+  receipt.token_out = result.token_out;
+  if (!result.succeeded()) return;
+  receipt.amount_in = result.amount_in;
+  receipt.amount_out = result.amount_out;
+  receipt.fee_paid = result.fee_paid;
+  if (transaction.funding == Funding::wallet) {
+    ledger.balance(transaction.sender, transaction.token_in) -= result.amount_in;
+    ledger.balance(transaction.sender, result.token_out) += result.amount_out;
+  } else {
+    // The venue lends the input and takes the output; the sender is paid the
+    // difference in numeraire at reference prices.
+    const double settlement = result.amount_out * context.reference_prices[result.token_out] -
+                              result.amount_in * context.reference_prices[transaction.token_in];
+    ledger.venue(transaction.token_in) -= result.amount_in;
+    ledger.venue(result.token_out) += result.amount_out;
+    ledger.venue(context.numeraire) -= settlement;
+    ledger.balance(transaction.sender, context.numeraire) += settlement;
+    receipt.venue_settlement += settlement;
+  }
+}
+
+void execute_add_liquidity(const Transaction& transaction, markets::Cpmm& pool, Ledger& ledger,
+                           const SettlementContext& context, Receipt& receipt) {
+  const bool x_first = transaction.token_in == pool.asset_x();
+  const core::AssetIndex other = x_first ? pool.asset_y() : pool.asset_x();
+  if (!pool.trades(transaction.token_in)) {
+    receipt.revert_reason = RevertReason::invalid_token;
+  } else if (!(transaction.amount_in > 0.0) || !(transaction.amount_other > 0.0) ||
+             !std::isfinite(transaction.amount_in) || !std::isfinite(transaction.amount_other)) {
+    receipt.revert_reason = RevertReason::invalid_amount;
+  } else {
+    const double gas = gas_native_of(transaction, context);
+    const double need_in = transaction.amount_in + (transaction.token_in == context.native_asset ? gas : 0.0);
+    const double need_other = transaction.amount_other + (other == context.native_asset ? gas : 0.0);
+    const bool gas_separate = transaction.token_in != context.native_asset && other != context.native_asset;
+    if (ledger.balance(transaction.sender, transaction.token_in) < need_in ||
+        ledger.balance(transaction.sender, other) < need_other ||
+        (gas_separate && ledger.balance(transaction.sender, context.native_asset) < gas)) {
+      receipt.revert_reason = RevertReason::insufficient_balance;
+      return;
+    }
+  }
+  pay_gas(transaction, ledger, context, receipt);
+  if (receipt.revert_reason != RevertReason::none) return;
+  const double max_x = x_first ? transaction.amount_in : transaction.amount_other;
+  const double max_y = x_first ? transaction.amount_other : transaction.amount_in;
+  const markets::LiquidityResult result = pool.add_liquidity(max_x, max_y, transaction.min_amount_out);
+  receipt.revert_reason = result.revert_reason;
+  if (!result.succeeded()) return;
+  ledger.balance(transaction.sender, pool.asset_x()) -= result.amount_x;
+  ledger.balance(transaction.sender, pool.asset_y()) -= result.amount_y;
+  ledger.shares(transaction.sender, transaction.market) += result.shares;
+  receipt.amount_in = x_first ? result.amount_x : result.amount_y;
+  receipt.amount_other = x_first ? result.amount_y : result.amount_x;
+  receipt.amount_out = result.shares;
+}
+
+void execute_remove_liquidity(const Transaction& transaction, markets::Cpmm& pool, Ledger& ledger,
+                              const SettlementContext& context, Receipt& receipt) {
+  const bool x_first = transaction.token_in == pool.asset_x();
+  if (!pool.trades(transaction.token_in)) {
+    receipt.revert_reason = RevertReason::invalid_token;
+  } else if (!(transaction.amount_in > 0.0) || !std::isfinite(transaction.amount_in)) {
+    receipt.revert_reason = RevertReason::invalid_amount;
+  } else if (ledger.shares(transaction.sender, transaction.market) < transaction.amount_in ||
+             ledger.balance(transaction.sender, context.native_asset) < gas_native_of(transaction, context)) {
+    receipt.revert_reason = RevertReason::insufficient_balance;
+    return;
+  }
+  pay_gas(transaction, ledger, context, receipt);
+  if (receipt.revert_reason != RevertReason::none) return;
+  const double min_x = x_first ? transaction.min_amount_out : transaction.min_amount_other;
+  const double min_y = x_first ? transaction.min_amount_other : transaction.min_amount_out;
+  const markets::LiquidityResult result = pool.remove_liquidity(transaction.amount_in, min_x, min_y);
+  receipt.revert_reason = result.revert_reason;
+  if (!result.succeeded()) return;
+  ledger.shares(transaction.sender, transaction.market) -= result.shares;
+  ledger.balance(transaction.sender, pool.asset_x()) += result.amount_x;
+  ledger.balance(transaction.sender, pool.asset_y()) += result.amount_y;
+  receipt.token_out = transaction.token_in;
+  receipt.amount_in = result.shares;
+  receipt.amount_out = x_first ? result.amount_x : result.amount_y;
+  receipt.amount_other = x_first ? result.amount_y : result.amount_x;
+}
+
+}  // namespace
+
+Receipt execute(const Transaction& transaction, std::span<markets::Market> markets, Ledger& ledger,
+                const SettlementContext& context) {
+  Receipt receipt;
+  receipt.transaction = transaction;
+  if (transaction.market >= markets.size()) {
+    receipt.revert_reason = RevertReason::unsupported;
+    return receipt;
+  }
+  auto& pool = std::get<markets::Cpmm>(markets[transaction.market]);
+  if (transaction.kind != core::TransactionKind::swap && transaction.funding != Funding::wallet) {
+    receipt.revert_reason = RevertReason::unsupported;  // liquidity moves only from wallets
+    return receipt;
+  }
+  switch (transaction.kind) {
+    case core::TransactionKind::swap: execute_swap(transaction, pool, ledger, context, receipt); break;
+    case core::TransactionKind::add_liquidity:
+      execute_add_liquidity(transaction, pool, ledger, context, receipt);
+      break;
+    case core::TransactionKind::remove_liquidity:
+      execute_remove_liquidity(transaction, pool, ledger, context, receipt);
+      break;
+  }
+  return receipt;
+}
+
+}  // namespace defisim::engine

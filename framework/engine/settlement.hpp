@@ -1,0 +1,28 @@
+#pragma once
+// Executing one transaction against the markets and the ledger. Reverts are
+// receipts, not exceptions. The engine is the only writer of markets and
+// wallets.
+#include <span>
+
+#include "framework/core/transaction.hpp"
+#include "framework/engine/ledger.hpp"
+#include "markets/market.hpp"
+
+namespace defisim::engine {
+
+struct SettlementContext {
+  std::span<const double> reference_prices;  // numeraire per token, per asset
+  core::AssetIndex native_asset = 0;
+  core::AssetIndex numeraire = 0;
+  core::AgentIndex builder_account = 0;  // receives gas
+  double base_gas_price_gwei = 0.0;
+};
+
+// Gas: every included transaction pays gas_used x (base + priority) gwei in
+// the native asset to the builder, whether it succeeds or reverts. A
+// wallet-funded transaction whose wallet cannot pay its input and gas is
+// invalid: it reverts with insufficient_balance and pays nothing.
+core::Receipt execute(const core::Transaction& transaction, std::span<markets::Market> markets,
+                      Ledger& ledger, const SettlementContext& context);
+
+}  // namespace defisim::engine

@@ -1,0 +1,297 @@
+#include "framework/engine/world.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "framework/core/deterministic_math.hpp"
+#include "framework/core/errors.hpp"
+
+namespace defisim::engine {
+
+namespace {
+
+// Blocks of price shocks generated at once: long enough to vectorise the
+// normal transform and exp, short enough to stay in L1.
+constexpr std::size_t price_chunk_blocks = 256;
+
+std::uint64_t price_stream_path(const ScenarioSpec& spec, std::uint64_t path) {
+  // Antithetic pairs (2i, 2i+1) share the draws of key i.
+  return spec.antithetic ? path / 2 : path;
+}
+
+}  // namespace
+
+World::World(const ScenarioPlan& plan, std::uint64_t path)
+    : plan_(plan),
+      spec_(*plan.spec),
+      path_(path),
+      price_random_(spec_.seed, price_stream_path(spec_, path), core::streams::price),
+      negate_shocks_(spec_.antithetic && path % 2 == 1),
+      shocks_per_block_(core::shock_counts(plan.stepper)),
+      normals_(price_chunk_blocks * shocks_per_block_.normals),
+      uniforms_(price_chunk_blocks * shocks_per_block_.uniforms),
+      log_price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
+      price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
+      reference_prices_(spec_.assets.size(), 1.0),
+      ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
+      mempool_(spec_.max_transactions_per_block),
+      builder_(spec_.ordering, spec_.max_transactions_per_block, spec_.seed, path),
+      receipts_(spec_.max_transactions_per_block),
+      builder_account_(static_cast<core::AgentIndex>(spec_.agents.size())),
+      genesis_account_(static_cast<core::AgentIndex>(spec_.agents.size() + 1)),
+      market_totals_(spec_.markets.size()) {
+  price_state_.log_price = spec_.initial_prices.array().log();
+  for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
+    reference_prices_[spec_.risky_assets[i]] = spec_.initial_prices(static_cast<Eigen::Index>(i));
+  }
+  // Markets start with their configured reserves, drawn from the venue and
+  // owned by the genesis account.
+  markets_.reserve(spec_.markets.size());
+  for (std::size_t m = 0; m < spec_.markets.size(); ++m) {
+    const auto& params = std::get<markets::CpmmParams>(spec_.markets[m]);
+    ledger_.venue(params.asset_x) -= params.reserve_x;
+    ledger_.venue(params.asset_y) -= params.reserve_y;
+    markets_.emplace_back(markets::Cpmm(params));
+    ledger_.shares(genesis_account_, static_cast<core::MarketIndex>(m)) =
+        std::get<markets::Cpmm>(markets_.back()).total_shares();
+  }
+  agents_.reserve(spec_.agents.size());
+  for (std::size_t a = 0; a < spec_.agents.size(); ++a) {
+    const auto index = static_cast<core::AgentIndex>(a);
+    const std::vector<double> wallet = spec_.agents[a].params->initial_wallet(spec_.assets.size());
+    for (std::size_t asset = 0; asset < wallet.size(); ++asset) {
+      if (wallet[asset] != 0.0) ledger_.draw_from_venue(index, static_cast<core::AssetIndex>(asset), wallet[asset]);
+    }
+    agents_.push_back(spec_.agents[a].params->create({index, spec_.seed, path}));
+  }
+  settlement_.native_asset = spec_.native_asset;
+  settlement_.numeraire = spec_.numeraire;
+  settlement_.builder_account = builder_account_;
+  settlement_.base_gas_price_gwei = spec_.gas_price_gwei;
+  settlement_.reference_prices = reference_prices_;
+
+  view_.block_time_seconds = spec_.block_time_seconds;
+  view_.reference_prices = reference_prices_;
+  view_.oracle_prices = reference_prices_;
+  view_.markets = markets_;
+  view_.wallets = {ledger_.balances(), spec_.assets.size()};
+  view_.lp_shares = ledger_.all_shares();
+  view_.market_count = spec_.markets.size();
+  view_.base_gas_price_gwei = spec_.gas_price_gwei;
+  view_.native_asset = spec_.native_asset;
+  view_.numeraire = spec_.numeraire;
+}
+
+agents::View& World::view() {
+  view_.block = block_;
+  view_.time_seconds = static_cast<double>(block_) * spec_.block_time_seconds;
+  view_.mempool = mempool_.pending();
+  return view_;
+}
+
+void World::refill_price_chunk() {
+  if (!normals_.empty()) {
+    price_random_.fill_normal(normals_.data(), normals_.size());
+    if (negate_shocks_) {
+      for (double& z : normals_) z = -z;
+    }
+  }
+  if (!uniforms_.empty()) {
+    price_random_.fill_uniform(uniforms_.data(), uniforms_.size());
+    if (negate_shocks_) {
+      for (double& u : uniforms_) u = 1.0 - u;
+    }
+  }
+  const std::size_t n = spec_.risky_assets.size();
+  const std::size_t normals_per_block = shocks_per_block_.normals;
+  const std::size_t uniforms_per_block = shocks_per_block_.uniforms;
+  if (const auto* gbm = std::get_if<core::GbmStepper>(&plan_.stepper); gbm && n == 1) {
+    // One asset: the log price is a running sum; exp runs vectorised below.
+    for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
+      gbm->evolve(price_state_, std::span<const double>(&normals_[b], 1));
+      log_price_chunk_[b] = price_state_.log_price(0);
+    }
+  } else {
+    for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
+      core::evolve(plan_.stepper, price_state_,
+                   std::span<const double>(normals_.data() + b * normals_per_block, normals_per_block),
+                   std::span<const double>(uniforms_.data() + b * uniforms_per_block, uniforms_per_block));
+      for (std::size_t i = 0; i < n; ++i) log_price_chunk_[b * n + i] = price_state_.log_price(static_cast<Eigen::Index>(i));
+    }
+  }
+  const std::size_t values = price_chunk_blocks * n;
+  for (std::size_t i = 0; i < values; ++i) price_chunk_[i] = core::exp_det(log_price_chunk_[i]);
+  chunk_position_ = 0;
+  chunk_blocks_ = price_chunk_blocks;
+}
+
+void World::advance_prices() {
+  if (chunk_position_ == chunk_blocks_) refill_price_chunk();
+  const std::size_t n = spec_.risky_assets.size();
+  const double* prices = &price_chunk_[chunk_position_ * n];
+  for (std::size_t i = 0; i < n; ++i) reference_prices_[spec_.risky_assets[i]] = prices[i];
+  ++chunk_position_;
+}
+
+void World::execute_block() {
+  const std::span<const core::Transaction> pending = mempool_.pending();
+  const std::span<const std::uint32_t> order = builder_.order(pending);
+  std::size_t receipt_count = 0;
+  for (std::uint32_t position = 0; position < order.size(); ++position) {
+    core::Receipt& receipt = receipts_[receipt_count++];
+    receipt = execute(pending[order[position]], markets_, ledger_, settlement_);
+    receipt.block = block_;
+    receipt.position = position;
+    if (receipt.gas_paid_native > 0.0 || receipt.succeeded()) {
+      transactions_ += 1.0;
+      gas_paid_ += receipt.gas_paid_native * reference_prices_[spec_.native_asset];
+    }
+    if (!receipt.succeeded()) {
+      reverts_ += 1.0;
+      continue;
+    }
+    if (receipt.transaction.kind == core::TransactionKind::swap) {
+      MarketTotals& totals = market_totals_[receipt.transaction.market];
+      const double price_in = reference_prices_[receipt.transaction.token_in];
+      totals.swaps += 1.0;
+      totals.volume += receipt.amount_in * price_in;
+      totals.fees += receipt.fee_paid * price_in;
+    }
+  }
+  const agents::View& current = view();
+  for (std::size_t i = 0; i < receipt_count; ++i) {
+    agents_[receipts_[i].transaction.sender]->on_receipt(receipts_[i], current);
+  }
+  for (const core::Transaction& transaction : mempool_.dropped()) {
+    dropped_ += 1.0;
+    core::Receipt receipt;
+    receipt.transaction = transaction;
+    receipt.block = block_;
+    receipt.revert_reason = core::RevertReason::mempool_full;
+    agents_[transaction.sender]->on_receipt(receipt, current);
+  }
+  mempool_.clear();
+}
+
+void World::start() {
+  block_ = 0;
+  for (auto& agent : agents_) agent->start(view(), mempool_);
+  execute_block();
+}
+
+void World::step() {
+  ++block_;
+  advance_prices();
+  for (auto& agent : agents_) agent->act(view(), mempool_);
+  execute_block();
+}
+
+void World::run(std::span<double> series, std::span<double> outcomes) {
+  const std::size_t samples = plan_.samples();
+  const double tolerance = 1e-9;
+  start();
+  if (spec_.check_conservation) check_conservation(tolerance);
+  record(series, 0);
+  std::size_t next_sample = 1;
+  for (core::BlockNumber b = 1; b <= spec_.blocks; ++b) {
+    step();
+    if (spec_.check_conservation) check_conservation(tolerance);
+    if (next_sample < samples && b == plan_.sample_blocks[next_sample]) record(series, next_sample++);
+  }
+  finish(outcomes);
+}
+
+void World::record(std::span<double> series, std::size_t sample) {
+  const std::size_t samples = plan_.samples();
+  auto slot = [&](std::size_t metric) -> double& { return series[metric * samples + sample]; };
+  for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
+    slot(plan_.reference_slots.series_offset + i) = reference_prices_[spec_.risky_assets[i]];
+  }
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    const auto& pool = std::get<markets::Cpmm>(markets_[m]);
+    const std::size_t offset = plan_.market_slots[m].series_offset;
+    slot(offset) = pool.spot_price();
+    slot(offset + 1) = pool.reserve_x() * reference_prices_[pool.asset_x()] +
+                       pool.reserve_y() * reference_prices_[pool.asset_y()];
+  }
+  // Agents write a small contiguous scratch row; scatter it to [metric][sample].
+  double scratch[64];
+  const agents::View& current = view();
+  for (std::size_t a = 0; a < agents_.size(); ++a) {
+    const MetricSlots& slots = plan_.agent_slots[a];
+    if (slots.series_count == 0) continue;
+    if (slots.series_count > 64) throw core::InvariantViolation("an agent records more than 64 series");
+    agents_[a]->record(current, std::span<double>(scratch, slots.series_count));
+    for (std::size_t i = 0; i < slots.series_count; ++i) slot(slots.series_offset + i) = scratch[i];
+  }
+}
+
+void World::finish(std::span<double> outcomes) {
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    const auto& pool = std::get<markets::Cpmm>(markets_[m]);
+    const std::size_t offset = plan_.market_slots[m].outcome_offset;
+    outcomes[offset] = market_totals_[m].swaps;
+    outcomes[offset + 1] = market_totals_[m].volume;
+    outcomes[offset + 2] = market_totals_[m].fees;
+    outcomes[offset + 3] = pool.reserve_x() * reference_prices_[pool.asset_x()] +
+                           pool.reserve_y() * reference_prices_[pool.asset_y()];
+  }
+  const std::size_t chain = plan_.chain_slots.outcome_offset;
+  outcomes[chain] = transactions_;
+  outcomes[chain + 1] = reverts_;
+  outcomes[chain + 2] = dropped_;
+  outcomes[chain + 3] = gas_paid_;
+  const agents::View& current = view();
+  for (std::size_t a = 0; a < agents_.size(); ++a) {
+    const MetricSlots& slots = plan_.agent_slots[a];
+    agents_[a]->finish(current, outcomes.subspan(slots.outcome_offset, slots.outcome_count));
+  }
+}
+
+ConservationReport World::conservation() const {
+  ConservationReport report;
+  for (std::size_t asset = 0; asset < spec_.assets.size(); ++asset) {
+    const auto a = static_cast<core::AssetIndex>(asset);
+    double sum = ledger_.venue(a);
+    double gross = std::fabs(ledger_.venue(a));
+    for (std::size_t account = 0; account < ledger_.accounts(); ++account) {
+      const double held = ledger_.balance(static_cast<core::AgentIndex>(account), a);
+      sum += held;
+      gross += std::fabs(held);
+    }
+    for (const markets::Market& market : markets_) {
+      const double held = std::get<markets::Cpmm>(market).reserve_of(a);
+      sum += held;
+      gross += std::fabs(held);
+    }
+    const double relative = gross > 0.0 ? std::fabs(sum) / gross : 0.0;
+    if (relative >= report.worst_relative_imbalance) {
+      report = {relative, a, sum, gross};
+    }
+  }
+  return report;
+}
+
+void World::check_conservation(double tolerance) const {
+  const ConservationReport report = conservation();
+  if (report.worst_relative_imbalance > tolerance) {
+    throw core::InvariantViolation(fmt::format(
+        "money not conserved: path {}, block {}, asset {}: wallets + markets + venue = {} (gross {}, relative {:.3e} > {})",
+        path_, block_, spec_.assets[report.worst_asset], report.imbalance, report.gross,
+        report.worst_relative_imbalance, tolerance));
+  }
+  for (std::size_t m = 0; m < markets_.size(); ++m) {
+    double held = 0.0;
+    for (std::size_t account = 0; account < ledger_.accounts(); ++account) {
+      held += ledger_.shares(static_cast<core::AgentIndex>(account), static_cast<core::MarketIndex>(m));
+    }
+    const double total = std::get<markets::Cpmm>(markets_[m]).total_shares();
+    if (std::fabs(held - total) > tolerance * total) {
+      throw core::InvariantViolation(fmt::format("LP shares not conserved: path {}, block {}, market {}: held {} vs total {}",
+                                                 path_, block_, spec_.market_ids[m], held, total));
+    }
+  }
+}
+
+}  // namespace defisim::engine

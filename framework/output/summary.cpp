@@ -1,0 +1,167 @@
+#include "framework/output/summary.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "framework/core/errors.hpp"
+
+namespace defisim::output {
+
+namespace {
+
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+// Compensated (Neumaier) sum: accurate for millions of values and, like the
+// rest of this file, deterministic (-ffp-contract=off, no reassociation).
+class CompensatedSum {
+ public:
+  void add(double x) {
+    const double t = sum_ + x;
+    if (std::fabs(sum_) >= std::fabs(x)) {
+      compensation_ += (sum_ - t) + x;
+    } else {
+      compensation_ += (x - t) + sum_;
+    }
+    sum_ = t;
+  }
+  double value() const { return sum_ + compensation_; }
+
+ private:
+  double sum_ = 0;
+  double compensation_ = 0;
+};
+
+double mean_of(std::span<const double> values) {
+  if (values.empty()) return nan;
+  CompensatedSum sum;
+  for (double v : values) sum.add(v);
+  return sum.value() / static_cast<double>(values.size());
+}
+
+}  // namespace
+
+double quantile_of_sorted(std::span<const double> sorted, double q) {
+  if (!(q >= 0.0 && q <= 1.0)) {
+    throw core::InvariantViolation(fmt::format("quantile level {} is outside [0, 1]", q));
+  }
+  const std::size_t n = sorted.size();
+  if (n == 0) return nan;
+  if (n == 1) return sorted[0];
+  // numpy.quantile(method="linear"): virtual index h = (n - 1) q, then a
+  // linear interpolation between the neighbours. numpy's _lerp evaluates
+  // b - (b - a)(1 - t) when t >= 0.5 and a + (b - a) t otherwise; doing the
+  // same gives bit-identical results to numpy.
+  const double h = static_cast<double>(n - 1) * q;
+  const double floor_h = std::floor(h);
+  std::size_t lower = static_cast<std::size_t>(floor_h);
+  if (lower >= n - 1) return sorted[n - 1];
+  const double t = h - floor_h;
+  const double a = sorted[lower];
+  const double b = sorted[lower + 1];
+  const double difference = b - a;
+  if (t >= 0.5) return b - difference * (1.0 - t);
+  return a + difference * t;
+}
+
+SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      throw core::InvariantViolation(fmt::format(
+          "summary statistics of a metric with a non-finite value ({} at path {} of {})",
+          values[i], i, values.size()));
+    }
+  }
+  SummaryStatistics s;
+  s.count = static_cast<double>(values.size());
+  if (values.empty()) {
+    s.mean = s.standard_error = nan;
+    s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
+    s.var95 = s.var99 = s.es95 = s.es99 = nan;
+    return s;
+  }
+
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  const std::span<const double> view(sorted);
+
+  // Mean and sample standard deviation (two passes over the original order).
+  s.mean = mean_of(values);
+  if (values.size() >= 2) {
+    CompensatedSum squares;
+    for (double v : values) {
+      const double d = v - s.mean;
+      squares.add(d * d);
+    }
+    const double n = static_cast<double>(values.size());
+    const double variance = squares.value() / (n - 1.0);
+    s.standard_error = std::sqrt(variance) / std::sqrt(n);
+  } else {
+    s.standard_error = nan;  // a sample standard deviation needs two values
+  }
+
+  s.p1 = quantile_of_sorted(view, 0.01);
+  s.p5 = quantile_of_sorted(view, 0.05);
+  s.p50 = quantile_of_sorted(view, 0.50);
+  s.p95 = quantile_of_sorted(view, 0.95);
+  s.p99 = quantile_of_sorted(view, 0.99);
+
+  // VaR and ES on the risk tail, in the metric's own units and sign.
+  // lower_is_worse:  VaR = low quantile, ES = mean of the values <= VaR.
+  // higher_is_worse: VaR = high quantile, ES = mean of the values >= VaR.
+  // The tail is never empty: the VaR lies between the minimum and maximum.
+  auto lower_tail_mean = [&](double var) {
+    const auto end = std::upper_bound(sorted.begin(), sorted.end(), var);
+    return mean_of(view.first(static_cast<std::size_t>(end - sorted.begin())));
+  };
+  auto upper_tail_mean = [&](double var) {
+    const auto begin = std::lower_bound(sorted.begin(), sorted.end(), var);
+    return mean_of(view.subspan(static_cast<std::size_t>(begin - sorted.begin())));
+  };
+  if (tail == RiskTail::lower_is_worse) {
+    s.var95 = s.p5;
+    s.var99 = s.p1;
+    s.es95 = lower_tail_mean(s.var95);
+    s.es99 = lower_tail_mean(s.var99);
+  } else {
+    s.var95 = s.p95;
+    s.var99 = s.p99;
+    s.es95 = upper_tail_mean(s.var95);
+    s.es99 = upper_tail_mean(s.var99);
+  }
+  return s;
+}
+
+const std::vector<std::string>& summary_column_names() {
+  static const std::vector<std::string> names = {"count", "mean",  "standard_error", "p1",
+                                                 "p5",    "p50",   "p95",            "p99",
+                                                 "var95", "es95",  "var99",          "es99"};
+  return names;
+}
+
+double summary_column(const SummaryStatistics& statistics, std::size_t column) {
+  switch (column) {
+    case 0: return statistics.count;
+    case 1: return statistics.mean;
+    case 2: return statistics.standard_error;
+    case 3: return statistics.p1;
+    case 4: return statistics.p5;
+    case 5: return statistics.p50;
+    case 6: return statistics.p95;
+    case 7: return statistics.p99;
+    case 8: return statistics.var95;
+    case 9: return statistics.es95;
+    case 10: return statistics.var99;
+    case 11: return statistics.es99;
+    default:
+      throw core::InvariantViolation(
+          fmt::format("summary column {} out of range (there are {})", column,
+                      summary_column_names().size()));
+  }
+}
+
+}  // namespace defisim::output
