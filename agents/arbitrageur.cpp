@@ -70,6 +70,12 @@ void Arbitrageur::act(const View& view, TransactionSink& sink) {
     const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
     const double price_x = view.reference_prices[pool.asset_x()];
     const double price_y = view.reference_prices[pool.asset_y()];
+    // Most blocks the pool is inside the no-trade band (gamma S x <= y and
+    // gamma y <= S x, with S = price_x / price_y): skip the closed form then.
+    const double gamma = 1.0 - pool.fee();
+    const double value_x = price_x * pool.reserve_x();
+    const double value_y = price_y * pool.reserve_y();
+    if (gamma * value_x <= value_y && gamma * value_y <= value_x) continue;
     const markets::ArbitrageTrade trade =
         markets::optimal_arbitrage(pool.reserve_x(), pool.reserve_y(), pool.fee(), price_x / price_y);
     if (!trade.profitable || trade.profit_in_y * price_y <= gas_cost + params_.min_profit) continue;

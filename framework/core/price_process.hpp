@@ -71,6 +71,10 @@ class GbmStepper {
   GbmStepper(const GbmParams& params, double dt_seconds);
   ShockCounts shocks() const { return {static_cast<std::size_t>(drift_step_.size()), 0}; }
   void evolve(PriceState& state, std::span<const double> normals) const;
+  // Per-step constants, for callers that run the one-asset case in a tight loop
+  // (the same operations in the same order as evolve, so the same bits).
+  double drift_step(std::size_t asset) const { return drift_step_(static_cast<Eigen::Index>(asset)); }
+  double volatility_step(std::size_t asset) const { return volatility_step_(static_cast<Eigen::Index>(asset)); }
 
  private:
   friend class JumpDiffusionStepper;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <future>
 #include <vector>
 
 #include "framework/core/build_info.hpp"
@@ -94,6 +95,33 @@ output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& p
   return layout;
 }
 
+// The values of one batch of paths, laid out per path.
+struct Batch {
+  std::uint64_t first = 0;
+  std::uint64_t rows = 0;
+  std::vector<double> outcomes;  // [row][outcome metric]
+  std::vector<double> series;    // [row][series metric][sample]
+  std::vector<double> column;    // scratch for one dataset's rows
+};
+
+void write_batch(std::size_t scenario, const ScenarioPlan& plan, Batch& batch, output::ResultsWriter& writer) {
+  const std::size_t outcome_count = plan.outcome_metrics.size();
+  const std::size_t series_values = plan.series_values_per_path();
+  const std::size_t samples = plan.samples();
+  for (std::size_t metric = 0; metric < outcome_count; ++metric) {
+    for (std::uint64_t row = 0; row < batch.rows; ++row) batch.column[row] = batch.outcomes[row * outcome_count + metric];
+    writer.write_outcomes(scenario, metric, batch.first, std::span<const double>(batch.column.data(), batch.rows));
+  }
+  for (std::size_t metric = 0; metric < plan.series_metrics.size(); ++metric) {
+    for (std::uint64_t row = 0; row < batch.rows; ++row) {
+      const double* source = batch.series.data() + row * series_values + metric * samples;
+      std::copy(source, source + samples, batch.column.data() + row * samples);
+    }
+    writer.write_series(scenario, metric, batch.first, batch.rows,
+                        std::span<const double>(batch.column.data(), batch.rows * samples));
+  }
+}
+
 void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progress& progress) {
   const ScenarioPlan plan(scenario.spec);
   const ScenarioSpec& spec = *scenario.spec;
@@ -102,37 +130,46 @@ void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progr
 
   const std::size_t outcome_count = plan.outcome_metrics.size();
   const std::size_t series_values = plan.series_values_per_path();
-  const std::size_t samples = plan.samples();
-  const std::uint64_t batch = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
-  std::vector<double> outcomes(batch * outcome_count);
-  std::vector<double> series(batch * series_values);
-  std::vector<double> column(batch * std::max<std::size_t>(samples, 1));
+  const std::uint64_t batch_paths = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
+  // Two batches: one is written (compressed, by one thread: HDF5 is not
+  // thread-safe) while the workers compute the other.
+  Batch batches[2];
+  for (Batch& batch : batches) {
+    batch.outcomes.resize(batch_paths * outcome_count);
+    batch.series.resize(batch_paths * series_values);
+    batch.column.resize(batch_paths * std::max<std::size_t>(plan.samples(), 1));
+  }
+  std::future<void> writing;
+  // Never leave a write running on buffers that are going away.
+  struct JoinOnExit {
+    std::future<void>& writing;
+    ~JoinOnExit() {
+      if (writing.valid()) writing.wait();
+    }
+  } join_on_exit{writing};
 
-  for (std::uint64_t first = 0; first < spec.paths; first += batch) {
-    const std::uint64_t rows = std::min<std::uint64_t>(batch, spec.paths - first);
-    tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, rows, 1), [&](const auto& range) {
+  std::uint64_t done = 0;
+  for (std::uint64_t first = 0, index = 0; first < spec.paths; first += batch_paths, ++index) {
+    Batch& batch = batches[index % 2];
+    batch.first = first;
+    batch.rows = std::min<std::uint64_t>(batch_paths, spec.paths - first);
+    tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, batch.rows, 1), [&](const auto& range) {
       for (std::uint64_t row = range.begin(); row != range.end(); ++row) {
         if (interrupt_requested().load(std::memory_order_relaxed)) return;
         World world(plan, first + row);
-        world.run(std::span<double>(series.data() + row * series_values, series_values),
-                  std::span<double>(outcomes.data() + row * outcome_count, outcome_count));
+        world.run(std::span<double>(batch.series.data() + row * series_values, series_values),
+                  std::span<double>(batch.outcomes.data() + row * outcome_count, outcome_count));
       }
     });
+    if (writing.valid()) writing.get();  // the previous batch is on disk; rethrows its error
     if (interrupt_requested().load()) throw core::Interrupted("interrupted");
-    for (std::size_t metric = 0; metric < outcome_count; ++metric) {
-      for (std::uint64_t row = 0; row < rows; ++row) column[row] = outcomes[row * outcome_count + metric];
-      writer.write_outcomes(scenario.index, metric, first, std::span<const double>(column.data(), rows));
-    }
-    for (std::size_t metric = 0; metric < plan.series_metrics.size(); ++metric) {
-      for (std::uint64_t row = 0; row < rows; ++row) {
-        const double* source = series.data() + row * series_values + metric * samples;
-        std::copy(source, source + samples, column.data() + row * samples);
-      }
-      writer.write_series(scenario.index, metric, first, rows,
-                          std::span<const double>(column.data(), rows * samples));
-    }
-    progress.update(first + rows);
+    done += batch.rows;
+    progress.update(done);
+    writing = std::async(std::launch::async, [&, batch_pointer = &batch] {
+      write_batch(scenario.index, plan, *batch_pointer, writer);
+    });
   }
+  if (writing.valid()) writing.get();
   writer.finish_scenario(scenario.index);
   progress.end_scenario();
 }

@@ -107,11 +107,17 @@ void World::refill_price_chunk() {
   const std::size_t normals_per_block = shocks_per_block_.normals;
   const std::size_t uniforms_per_block = shocks_per_block_.uniforms;
   if (const auto* gbm = std::get_if<core::GbmStepper>(&plan_.stepper); gbm && n == 1) {
-    // One asset: the log price is a running sum; exp runs vectorised below.
+    // One asset: the log price is a running sum of drift + vol * z, exactly
+    // GbmStepper::evolve's arithmetic; exp runs vectorised below.
+    const double drift = gbm->drift_step(0);
+    const double volatility = gbm->volatility_step(0);
+    double log_price = price_state_.log_price(0);
     for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
-      gbm->evolve(price_state_, std::span<const double>(&normals_[b], 1));
-      log_price_chunk_[b] = price_state_.log_price(0);
+      log_price += drift + volatility * normals_[b];
+      log_price_chunk_[b] = log_price;
     }
+    price_state_.log_price(0) = log_price;
+    price_state_.step += price_chunk_blocks;
   } else {
     for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
       core::evolve(plan_.stepper, price_state_,
@@ -136,6 +142,7 @@ void World::advance_prices() {
 
 void World::execute_block() {
   const std::span<const core::Transaction> pending = mempool_.pending();
+  if (pending.empty() && mempool_.dropped().empty()) return;
   const std::span<const std::uint32_t> order = builder_.order(pending);
   std::size_t receipt_count = 0;
   for (std::uint32_t position = 0; position < order.size(); ++position) {

@@ -1,3 +1,8 @@
+// The results file writer and reader (layout: results_file.hpp, analysis/FORMAT.md).
+//
+// Not thread-safe: Debian's libhdf5 is the serial (non-thread-safe) build, so a
+// ResultsWriter or ResultsReader, and any other use of HDF5 in the process,
+// must be called from one thread at a time (see hdf5.hpp).
 #include "framework/output/results_file.hpp"
 
 #include <fcntl.h>
@@ -397,6 +402,13 @@ ResultsReader::ResultsReader(const fs::path& path) : impl_(std::make_unique<Impl
   impl_->path = path;
   std::error_code error;
   if (!fs::exists(path, error)) {
+    fs::path partial = partial_path_of(path);
+    if (fs::exists(partial, error)) {
+      throw core::IoError(fmt::format(
+          "cannot read results file '{}': no such file, but '{}' exists (a run still writing it, "
+          "or one that was killed)",
+          path.string(), partial.string()));
+    }
     throw core::IoError(fmt::format("cannot read results file '{}': no such file", path.string()));
   }
   if (fs::is_directory(path, error)) {
