@@ -81,7 +81,8 @@ def quickstart_figure(results_path: Union[str, os.PathLike], png_path: Union[str
     right.axvline(mean, color="black", linewidth=1.5, label=f"mean {mean:,.4g}")
     right.axvline(var95, color="tab:red", linewidth=1.5, linestyle="--",
                   label=f"5% VaR {var95:,.4g}")
-    right.axvline(0, color="gray", linewidth=0.8, alpha=0.6)
+    if len(pnl) and np.min(pnl) <= 0 <= np.max(pnl):
+        right.axvline(0, color="gray", linewidth=0.8, alpha=0.6)  # break-even, when in range
     right.legend(loc="best", fontsize=9)
     right.set_xlabel(f"{pnl_metric} at the end ({pnl_unit})" if pnl_unit else
                      f"{pnl_metric} at the end")

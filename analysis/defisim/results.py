@@ -260,7 +260,9 @@ class Results:
             raise KeyError(f"scenario {group.name} of {self.path} has no summary")
         summary = group["summary"]
         metrics = [_decode(m) for m in summary["metric"][()].tolist()]
-        columns = {name: summary[name][()] for name in summary.keys() if name != "metric"}
+        extra = sorted(name for name in summary.keys() if name != "metric" and name not in STATISTICS)
+        order = [name for name in STATISTICS if name in summary] + extra
+        columns = {name: summary[name][()] for name in order}
         return {metric: {name: float(values[i]) for name, values in columns.items()}
                 for i, metric in enumerate(metrics)}
 

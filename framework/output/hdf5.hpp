@@ -142,7 +142,9 @@ struct DatasetOptions {
   // than the dataset; make_chunk_* below compute sensible ones.
   std::vector<hsize_t> chunk;
   bool compress = true;        // shuffle + deflate (only with a chunk)
-  int deflate_level = 4;
+  // Level 1: with the shuffle filter it keeps most of the size gain of higher
+  // levels at a fraction of the time, and writing must not be the bottleneck.
+  int deflate_level = 1;
   bool extendible = false;     // first dimension unlimited (needs a chunk)
   bool fill_nan = false;       // float64 only: unwritten elements read as NaN
   std::size_t chunk_cache_bytes = 0;  // 0 = HDF5's default (1 MiB)

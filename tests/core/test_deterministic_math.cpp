@@ -105,7 +105,7 @@ void reference_sincos_2pi(double u, long double& sine, long double& cosine) {
 
 }  // namespace
 
-TEST_CASE("detmath: exp_det within 1 ulp on [-745, 709.78]", "[detmath]") {
+TEST_CASE("detmath: exp_det within 1 ulp on -745 to 709.78", "[detmath]") {
   std::mt19937_64 engine(20240501);
   ErrorStats stats;
   auto check = [&](double x) { stats.add(x, exp_det(x), std::exp(static_cast<long double>(x))); };
@@ -133,7 +133,8 @@ TEST_CASE("detmath: exp_det edge cases", "[detmath]") {
   const double o_threshold = 709.782712893383973096;
   const double u_threshold = -745.133219101941108420;
   CHECK(std::isfinite(exp_det(o_threshold)));
-  CHECK(exp_det(o_threshold) == Approx(DBL_MAX).epsilon(1e-15));
+  CHECK(exp_det(o_threshold) > 0x1.fffp1023);  // within 2^-12 of DBL_MAX
+  CHECK(ulp_error(exp_det(o_threshold), std::exp(static_cast<long double>(o_threshold))) < 1.0);
   CHECK(exp_det(std::nextafter(o_threshold, inf)) == inf);
   CHECK(exp_det(710.0) == inf);
   CHECK(exp_det(1e300) == inf);
@@ -147,7 +148,7 @@ TEST_CASE("detmath: exp_det edge cases", "[detmath]") {
   CHECK(std::isnan(exp_det(std::numeric_limits<double>::quiet_NaN())));
 }
 
-TEST_CASE("detmath: log_det within 1 ulp on (0, DBL_MAX] including subnormals",
+TEST_CASE("detmath: log_det within 1 ulp on all positive doubles including subnormals",
           "[detmath]") {
   std::mt19937_64 engine(20240502);
   ErrorStats stats;
@@ -198,7 +199,7 @@ TEST_CASE("detmath: log_det edge cases", "[detmath]") {
   }
 }
 
-TEST_CASE("detmath: sincos_2pi_det within 1 ulp on [0, 1]", "[detmath]") {
+TEST_CASE("detmath: sincos_2pi_det within 1 ulp on 0 to 1", "[detmath]") {
   std::mt19937_64 engine(20240503);
   ErrorStats sine_stats;
   ErrorStats cosine_stats;
@@ -229,10 +230,14 @@ TEST_CASE("detmath: sincos_2pi_det within 1 ulp on [0, 1]", "[detmath]") {
     check(std::nextafter(u, 0.0));
     check(std::nextafter(u, 2.0));
   }
-  INFO("sin");
-  check_within_one_ulp(sine_stats);
-  INFO("cos");
-  check_within_one_ulp(cosine_stats);
+  {
+    INFO("sin(2 pi u)");
+    check_within_one_ulp(sine_stats);
+  }
+  {
+    INFO("cos(2 pi u)");
+    check_within_one_ulp(cosine_stats);
+  }
 }
 
 TEST_CASE("detmath: sincos_2pi_det exact values at quarter turns", "[detmath]") {

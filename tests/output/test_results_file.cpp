@@ -479,3 +479,48 @@ TEST_CASE("the summary table is readable and can be filtered", "[output][results
                Catch::Contains("lp.nope") && Catch::Contains("lp.pnl_vs_hodl, lender.bad_debt"));
   }
 }
+
+TEST_CASE("hdf5 layer: extendible chunked datasets and errors", "[output][hdf5]") {
+  TempDir dir;
+  const fs::path path = dir.path() / "layer.h5";
+  {
+    hdf5::File file = hdf5::File::create(path);
+    const hdf5::Group root = file.root();
+    hdf5::DatasetOptions options;
+    options.chunk = {2, 3};
+    options.extendible = true;
+    options.fill_nan = true;
+    const hdf5::Dataset grow =
+        root.create_dataset("grow", hdf5::ElementType::float64, {2, 3}, options);
+    const std::vector<double> first = {1, 2, 3, 4, 5, 6};
+    grow.write_rows(0, 2, first);
+    grow.extend({5, 3});
+    const std::vector<double> later = {7, 8, 9};
+    grow.write_rows(3, 1, later);  // row 2 and row 4 stay unwritten
+    CHECK(grow.dims() == std::vector<hsize_t>{5, 3});
+    const std::vector<double> all = grow.read_doubles();
+    REQUIRE(all.size() == 15);
+    CHECK(all[0] == 1);
+    CHECK(all[5] == 6);
+    CHECK(std::isnan(all[6]));
+    CHECK(all[9] == 7);
+    CHECK(all[11] == 9);
+    CHECK(std::isnan(all[14]));
+
+    const std::vector<std::uint64_t> counts = {3, 1, 4, 1, 5};
+    const hdf5::Dataset fixed = root.write_dataset("counts", std::span<const std::uint64_t>(counts));
+    CHECK(fixed.read_uint64s() == counts);
+    CHECK_THROWS_AS(fixed.write_rows(4, 2, std::span<const std::uint64_t>(counts.data(), 2)),
+                    InvariantViolation);
+    // HDF5 failures become IoError naming the file and the object.
+    try {
+      root.create_dataset("counts", hdf5::ElementType::uint64, {1}, {});
+      FAIL("expected IoError");
+    } catch (const IoError& error) {
+      CHECK_THAT(error.what(), Catch::Contains("/counts") && Catch::Contains(path.string()));
+    }
+    CHECK_THROWS_AS(root.open_dataset("missing"), IoError);
+    CHECK_THROWS_AS(root.read_string_attribute("missing"), IoError);
+  }
+  CHECK(hdf5::File::is_hdf5(path) > 0);
+}
