@@ -74,7 +74,10 @@ constexpr u32 philox_w1 = 0xBB67AE85u;  // sqrt(3) - 1
 // Box-Muller: z0 = r cos(2 pi u2), z1 = r sin(2 pi u2), r = sqrt(-2 log u1),
 // with u1 = open_unit(w0, w1), u2 = open_unit(w2, w3) of one Philox block.
 // std::sqrt is an IEEE-754 correctly rounded operation (sqrtsd / vsqrtpd),
-// not a libm approximation, so it is as deterministic as + - * /.
+// not a libm approximation, so it is as deterministic as + - * /. (With
+// -fmath-errno GCC keeps a scalar errno path for sqrt and the Box-Muller loop
+// does not vectorise: same bits, ~3x slower. The project compiles with
+// -fno-math-errno, cmake/DefisimCompilerOptions.cmake.)
 [[gnu::always_inline]] inline void box_muller(double u1, double u2, double& z0, double& z1) {
   const double radius = std::sqrt(-2.0 * log_det(u1));
   double sine = 0.0;
@@ -151,6 +154,7 @@ template <std::size_t BufferSize>
 void fill_from_stream(double* out, std::size_t n, std::array<double, BufferSize>& buffer,
                       std::size_t& position, std::uint64_t& next_index, PhiloxKey key,
                       u32 stream, BlockGenerator generate) {
+  if (n == 0) return;  // (out may then be null, which memcpy must not see)
   // 1. What is left in the buffer.
   const std::size_t buffered = std::min(n, BufferSize - position);
   std::memcpy(out, buffer.data() + position, buffered * sizeof(double));
@@ -256,7 +260,7 @@ double RandomStream::normal_at(std::uint64_t index) const {
 // growing (u within rounding of 1, or p underflowed) the current k is
 // returned, a tail event of probability < 2^-50 for the intended means.
 std::uint32_t poisson_from_uniform(double mean, double uniform) {
-  assert(mean >= 0.0 && mean < 708.0);
+  assert(mean >= 0.0 && mean < 708.0 && "poisson_from_uniform is for small means");
   if (!(mean > 0.0)) return 0;
   double p = exp_det(-mean);
   double cdf = p;

@@ -38,7 +38,9 @@ using PhiloxKey = std::array<std::uint32_t, 2>;
 // One Philox4x32-10 block, bit-identical to r123::Philox4x32 (tested).
 PhiloxCounter philox4x32_10(PhiloxCounter counter, PhiloxKey key);
 
-// A uniform in the open interval (0, 1) with 53 random bits from two words:
+// A uniform in the open interval (0, 1) from the top 52 bits m of two words:
+// (m + 0.5) * 2^-52, an odd multiple of 2^-53 in [2^-53, 1 - 2^-53] (53 bits
+// would need a 54-bit significand near 1 and could round to exactly 1.0);
 // never 0 or 1, so log(u) and 1/u are always finite.
 double open_unit_interval(std::uint32_t high_word, std::uint32_t low_word);
 

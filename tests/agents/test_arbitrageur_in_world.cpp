@@ -213,7 +213,7 @@ agents:
 
 }  // namespace
 
-TEST_CASE("noise trader: a zero slippage tolerance reverts behind a same-side trade; 0.5 never does", "[agents][noise_trader]") {
+TEST_CASE("noise trader: a zero slippage tolerance reverts behind a same-side trade but 0.5 never does", "[agents][noise_trader]") {
   // Each trader quotes its minimum output on the pool state it sees when it
   // acts (before the block executes). A buy ahead of it in the block raises
   // the price, so with tolerance 0 its output falls short of the quote and it
@@ -271,5 +271,28 @@ agents:
     const double se = std::sqrt(lambda / blocks);
     INFO("path " << path << ": mean arrivals " << mean << ", SE " << se);
     CHECK(std::fabs(mean - lambda) <= 3 * se);
+  }
+}
+
+TEST_CASE("noise trader: with zero gas every slippage revert still counts as an included transaction", "[agents][noise_trader]") {
+  // Both traders' swaps are all included in blocks (nothing is dropped:
+  // capacity 256; nothing is invalid: venue-funded swaps need no wallet), and
+  // a reverted swap is executed and included like any other (settlement.hpp:
+  // "every included transaction pays gas ... whether it succeeds or
+  // reverts"). So, by the metric descriptions
+  //   chain.transactions = "transactions included in blocks"
+  //   chain.reverts      = "included transactions that reverted"
+  // we must have transactions = all swaps + all reverts and reverts <= transactions,
+  // whatever the gas price (here 0).
+  Sim sim(noise_world(0.5, 0.0));
+  for (std::uint64_t path = 0; path < sim.spec().paths; ++path) {
+    const auto outcomes = sim.run_outcomes(path);
+    REQUIRE(outcomes[sim.outcome("chain.dropped")] == 0.0);
+    const double swaps = outcomes[sim.outcome("ahead.swaps")] + outcomes[sim.outcome("behind.swaps")];
+    const double reverts = outcomes[sim.outcome("ahead.reverts")] + outcomes[sim.outcome("behind.reverts")];
+    REQUIRE(reverts > 0.0);
+    CHECK(outcomes[sim.outcome("chain.reverts")] == reverts);
+    CHECK(outcomes[sim.outcome("chain.reverts")] <= outcomes[sim.outcome("chain.transactions")]);
+    CHECK(outcomes[sim.outcome("chain.transactions")] == swaps + reverts);
   }
 }

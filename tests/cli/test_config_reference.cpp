@@ -68,7 +68,10 @@ std::map<std::string, std::string> markdown_sections(const std::string& markdown
 std::string expected_default(const KeySpec& key) {
   if (key.required()) return "**required**";
   if (key.default_text.front() == '(') return std::string(key.default_text);
-  return "`" + std::string(key.default_text) + "`";
+  std::string text(1, '`');
+  text.append(key.default_text);
+  text.push_back('`');
+  return text;
 }
 
 }  // namespace

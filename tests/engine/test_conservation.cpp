@@ -388,9 +388,10 @@ TEST_CASE("conservation: a corrupted balance makes check_conservation and run th
   }
   {
     // Without the flag run() does not check.
-    Sim unchecked(std::string(small_world).replace(std::string(small_world).find("check_conservation: true"),
-                                                   std::string("check_conservation: true").size(),
-                                                   "check_conservation: false"));
+    std::string yaml = small_world;
+    const std::string flag = "check_conservation: true";
+    yaml.replace(yaml.find(flag), flag.size(), "check_conservation: false");
+    Sim unchecked(yaml);
     World world(*unchecked.plan, 0);
     mutable_ledger(world).balance(0, 0) += 1.0;
     std::vector<double> series(unchecked.plan->series_values_per_path());

@@ -7,12 +7,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "framework/core/rng.hpp"
 #include "framework/engine/config_loader.hpp"
 #include "framework/engine/runner.hpp"
 #include "framework/engine/scenario_plan.hpp"
@@ -264,6 +266,24 @@ agents:
   }
   CHECK(worst <= 1e-12);
   CHECK(scale > 1e-3);  // the paths do move
+
+  // And precisely which shocks: pair i uses the normals of the price stream
+  // keyed (seed, i) (rng.hpp: stream 0 = price; world.hpp: pairs share key i),
+  // one per block, so c_t = +-sigma sqrt(dt) (z_1 + ... + z_t) with
+  // dt = 12 / 31,536,000 years. Same tolerance as above.
+  const double volatility_step = sigma * std::sqrt(block_time / (365.0 * 86400.0));
+  for (std::uint64_t pair = 0; pair < paths / 2; ++pair) {
+    defisim::core::RandomStream stream(7, pair, defisim::core::streams::price);
+    long double sum = 0;
+    for (std::uint64_t block = 1; block <= 500; ++block) {
+      sum += stream.normal();
+      if (block % 50 != 0) continue;
+      const double expected = static_cast<double>(volatility_step * sum);
+      INFO("pair " << pair << " block " << block);
+      CHECK(std::fabs(centred(2 * pair, block / 50) - expected) <= 1e-12);
+      CHECK(std::fabs(centred(2 * pair + 1, block / 50) + expected) <= 1e-12);
+    }
+  }
   // Different pairs use different shocks.
   CHECK(prices[0 * samples + 10] != prices[2 * samples + 10]);
 }
