@@ -76,6 +76,16 @@ void Arbitrageur::act(const View& view, TransactionSink& sink) {
     const double value_x = price_x * pool.reserve_x();
     const double value_y = price_y * pool.reserve_y();
     if (gamma * value_x <= value_y && gamma * value_y <= value_x) continue;
+    // Just outside the band the profit is usually below gas. The optimal
+    // profit in numeraire is (sqrt(a) - sqrt(b))^2 / gamma with (a, b) =
+    // (gamma value_x, value_y) or (gamma value_y, value_x), and since
+    // (sqrt(a) + sqrt(b))^2 >= 4 min(a, b) it is at most
+    // (a - b)^2 / (4 gamma min(a, b)): a sqrt-free bound that never skips a
+    // profitable trade.
+    const double a = gamma * value_x > value_y ? gamma * value_x : gamma * value_y;
+    const double b = gamma * value_x > value_y ? value_y : value_x;
+    const double threshold = gas_cost + params_.min_profit;
+    if ((a - b) * (a - b) <= 4.0 * gamma * (a < b ? a : b) * threshold) continue;
     const markets::ArbitrageTrade trade =
         markets::optimal_arbitrage(pool.reserve_x(), pool.reserve_y(), pool.fee(), price_x / price_y);
     if (!trade.profitable || trade.profit_in_y * price_y <= gas_cost + params_.min_profit) continue;
