@@ -56,7 +56,7 @@ class ArbitrageurParams final : public AgentParams {
         {"gas_paid", "numeraire", "gas paid over the path", RiskTail::higher_is_worse},
         {"volume", "numeraire", "value sold into pools at reference prices", RiskTail::lower_is_worse},
         {"trades", "count", "successful arbitrage transactions", RiskTail::lower_is_worse},
-        {"reverts", "count", "reverted arbitrage transactions", RiskTail::higher_is_worse},
+        {"reverts", "count", "included arbitrage transactions that reverted", RiskTail::higher_is_worse},
     };
   }
 };
@@ -113,7 +113,7 @@ void Arbitrageur::on_receipt(const core::Receipt& receipt, const View& view) {
   if (receipt.succeeded()) {
     trades_ += 1.0;
     volume_ += receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
-  } else {
+  } else if (receipt.included) {
     reverts_ += 1.0;
   }
 }

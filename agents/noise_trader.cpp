@@ -78,7 +78,7 @@ class NoiseTraderParams final : public AgentParams {
          RiskTail::lower_is_worse},
         {"volume", "numeraire", "traded value at reference prices", RiskTail::lower_is_worse},
         {"swaps", "count", "executed swaps", RiskTail::lower_is_worse},
-        {"reverts", "count", "swaps reverted by their slippage limit", RiskTail::higher_is_worse},
+        {"reverts", "count", "included swaps that reverted (slippage limit)", RiskTail::higher_is_worse},
     };
   }
 };
@@ -118,7 +118,7 @@ void NoiseTrader::on_receipt(const core::Receipt& receipt, const View& view) {
   if (receipt.succeeded()) {
     swaps_ += 1.0;
     volume_ += receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
-  } else {
+  } else if (receipt.included) {
     reverts_ += 1.0;
   }
 }
@@ -166,7 +166,7 @@ AgentType noise_trader_type() {
   return {"noise_trader",
           "Poisson arrivals, random side, lognormal size in numeraire, a slippage limit that can "
           "make its swap revert.",
-          noise_trader_keys, parse_noise_trader};
+          noise_trader_keys, parse_noise_trader, {{"size_numeraire", size_keys}}};
 }
 
 }  // namespace defisim::agents

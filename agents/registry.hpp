@@ -34,6 +34,12 @@ struct AgentType {
   // Keys of this type's config map, besides `type` and `id` (which every agent has).
   std::span<const config::KeySpec> keys;
   std::function<std::shared_ptr<const AgentParams>(const config::ConfigNode&, const WorldNames&)> parse;
+  // Keys of nested maps (e.g. noise_trader's size_numeraire), for the docs.
+  struct Subsection {
+    std::string_view key;
+    std::span<const config::KeySpec> keys;
+  };
+  std::vector<Subsection> subsections = {};
 };
 
 // Every built-in agent type, in documentation order.

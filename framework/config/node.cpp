@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace defisim::config {
@@ -58,8 +59,15 @@ void ConfigNode::check_keys(std::span<const KeySpec> allowed) const {
   std::vector<std::string_view> names;
   names.reserve(allowed.size());
   for (const KeySpec& spec : allowed) names.push_back(spec.name);
+  std::vector<std::string> seen;
   for (const auto& entry : node_) {
     const std::string key = entry.first.Scalar();
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      // YAML says keys are unique; yaml-cpp keeps the first silently.
+      ConfigNode(entry.first, key_path_.empty() ? key : key_path_ + "." + key, origins_)
+          .fail("key given twice in the same map");
+    }
+    seen.push_back(key);
     if (std::find(names.begin(), names.end(), key) != names.end()) continue;
     ConfigNode key_node(entry.first, key_path_.empty() ? key : key_path_ + "." + key, origins_);
     const std::string suggestion = nearest(key, names);
@@ -69,7 +77,7 @@ void ConfigNode::check_keys(std::span<const KeySpec> allowed) const {
                                     suggestion, join(names)));
   }
   for (const KeySpec& spec : allowed) {
-    if (spec.required() && !node_[std::string(spec.name)]) {
+    if (spec.required() && !has(spec.name)) {
       fail(fmt::format("missing required key '{}' ({})", spec.name, spec.description));
     }
   }
@@ -245,6 +253,17 @@ std::string nearest(std::string_view word, std::span<const std::string_view> can
 
 namespace {
 
+// "[12]" -> 12; anything else -> nullopt.
+std::optional<std::size_t> list_index(const std::string& segment) {
+  if (segment.size() < 3 || segment.front() != '[' || segment.back() != ']') return std::nullopt;
+  std::size_t index = 0;
+  for (std::size_t i = 1; i + 1 < segment.size(); ++i) {
+    if (segment[i] < '0' || segment[i] > '9' || index > 100000000) return std::nullopt;
+    index = index * 10 + static_cast<std::size_t>(segment[i] - '0');
+  }
+  return index;
+}
+
 // Splits "markets.pool.fee" or "agents[1].gas_used" into segments; "[1]" -> "[1]".
 std::vector<std::string> split_key_path(const std::string& key_path) {
   std::vector<std::string> segments;
@@ -287,7 +306,9 @@ void apply_override(YAML::Node& root, const std::string& key_path, const YAML::N
     YAML::Node next;
     if (current.IsSequence()) {
       if (segment.front() == '[') {
-        const std::size_t index = std::stoul(segment.substr(1, segment.size() - 2));
+        const std::optional<std::size_t> parsed = list_index(segment);
+        if (!parsed) fail(fmt::format("'{}' is not a list index like [0]", segment));
+        const std::size_t index = *parsed;
         if (index >= current.size()) fail(fmt::format("'{}' has no element {}", walked, index));
         next = current[index];
       } else {
@@ -321,8 +342,9 @@ void apply_override(YAML::Node& root, const std::string& key_path, const YAML::N
   }
   YAML::Node parent = trail.back();
   const std::string& last = segments.back();
+  if (last.front() == '[' && !list_index(last)) fail(fmt::format("'{}' is not a list index like [0]", last));
   if (parent.IsSequence() && last.front() == '[') {
-    const std::size_t index = std::stoul(last.substr(1, last.size() - 2));
+    const std::size_t index = *list_index(last);
     if (index >= parent.size()) fail(fmt::format("'{}' has no element {}", walked, index));
     parent[index] = value;
   } else if (parent.IsMap() || parent.IsNull()) {

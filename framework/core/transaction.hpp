@@ -71,6 +71,10 @@ struct Receipt {
   double fee_paid = 0.0;      // market fee, in token_in
   double gas_paid_native = 0.0;    // gas cost in the native asset
   double venue_settlement = 0.0;   // Funding::reference_venue: numeraire credited (+) or debited (-)
+  // In the block (it paid gas, success or revert). A transaction that could
+  // not pay (insufficient_balance), an unsupported one, or one dropped by a
+  // full mempool is not included and pays nothing.
+  bool included = false;
   bool succeeded() const { return revert_reason == RevertReason::none; }
 };
 

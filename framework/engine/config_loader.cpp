@@ -525,10 +525,21 @@ std::vector<Overrides> expand_sweep(const ConfigNode& sweep) {
   return scenarios;
 }
 
-Experiment load(YAML::Node root, const std::string& source_name, const std::string& config_dir,
-                const LoadOptions& options) {
-  auto origins = std::make_shared<config::Origins>();
-  origins->file = source_name;
+YAML::Node parse_yaml(const std::string& text, const std::string& source_name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& error) {
+    throw core::ConfigError("<yaml syntax>",
+                            core::SourceLocation{source_name, error.mark.line + 1, error.mark.column + 1}, error.msg);
+  }
+}
+
+// The config tree after the --set overrides, with the replay file made
+// absolute so the embedded config reproduces the run from anywhere. Parsed
+// afresh each time (not YAML::Clone'd, which loses line and column marks).
+YAML::Node resolved_tree(const std::string& text, const std::string& source_name, const std::string& config_dir,
+                         const LoadOptions& options, config::Origins& origins) {
+  YAML::Node root = parse_yaml(text, source_name);
   if (!root.IsMap()) {
     throw core::ConfigError("<root>", core::SourceLocation{source_name, 1, 1},
                             "expected a map with keys experiment, assets, numeraire, price, markets, agents");
@@ -537,40 +548,47 @@ Experiment load(YAML::Node root, const std::string& source_name, const std::stri
     auto [key, value] = config::parse_assignment(assignment);
     const std::string origin = "--set " + assignment;
     config::apply_override(root, key, value, origin);
-    origins->overrides[key] = origin;
+    origins.overrides[key] = origin;
   }
-  // Resolve the replay file to an absolute path in the stored config, so the
-  // embedded config reproduces the run from anywhere.
   if (root["price"] && root["price"].IsMap() && root["price"]["replay"] && root["price"]["replay"].IsMap() &&
       root["price"]["replay"]["file"] && root["price"]["replay"]["file"].IsScalar()) {
     std::filesystem::path file = root["price"]["replay"]["file"].Scalar();
     if (file.is_relative()) {
-      root["price"]["replay"]["file"] = std::filesystem::absolute(std::filesystem::path(config_dir) / file).lexically_normal().string();
+      root["price"]["replay"]["file"] =
+          std::filesystem::absolute(std::filesystem::path(config_dir) / file).lexically_normal().string();
     }
   }
+  return root;
+}
+
+Experiment load(const std::string& text, const std::string& source_name, const std::string& config_dir,
+                const LoadOptions& options) {
+  auto origins = std::make_shared<config::Origins>();
+  origins->file = source_name;
+  const YAML::Node root = resolved_tree(text, source_name, config_dir, options, *origins);
 
   Experiment experiment;
   experiment.config_path = source_name;
   experiment.resolved_yaml = emit(root);
 
-  YAML::Node base = YAML::Clone(root);
   std::vector<Overrides> sweep_points{{}};
-  if (root["sweep"] && !root["sweep"].IsNull()) {
-    sweep_points = expand_sweep(ConfigNode(root["sweep"], "sweep", origins));
-    base.remove("sweep");
-  }
+  const bool has_sweep = root["sweep"] && !root["sweep"].IsNull();
+  if (has_sweep) sweep_points = expand_sweep(ConfigNode(root["sweep"], "sweep", origins));
   for (std::size_t k = 0; k < sweep_points.size(); ++k) {
-    YAML::Node scenario_root = YAML::Clone(base);
-    auto scenario_origins = std::make_shared<config::Origins>(*origins);
+    config::Origins scenario_origins_value;
+    scenario_origins_value.file = source_name;
+    YAML::Node scenario_root = resolved_tree(text, source_name, config_dir, options, scenario_origins_value);
+    if (has_sweep) scenario_root.remove("sweep");
     Scenario scenario;
     scenario.index = k;
     for (const auto& [key, value] : sweep_points[k]) {
       const std::string origin = fmt::format("sweep scenario {} ({}={})", k, key, emit(value));
       config::apply_override(scenario_root, key, value, origin);
-      scenario_origins->overrides[key] = origin;
+      scenario_origins_value.overrides[key] = origin;
       scenario.parameters.emplace_back(key, emit(value));
     }
-    scenario.spec = parse_scenario(scenario_root, scenario_origins, config_dir);
+    scenario.spec = parse_scenario(scenario_root, std::make_shared<config::Origins>(scenario_origins_value),
+                                   config_dir);
     experiment.scenarios.push_back(std::move(scenario));
   }
   return experiment;
@@ -579,21 +597,17 @@ Experiment load(YAML::Node root, const std::string& source_name, const std::stri
 }  // namespace
 
 Experiment load_experiment(const std::string& config_path, const LoadOptions& options) {
-  YAML::Node root = config::load_yaml_file(config_path);
+  std::ifstream stream(config_path);
+  if (!stream) throw core::InputError(fmt::format("{}: error: cannot open config file", config_path));
+  std::stringstream text;
+  text << stream.rdbuf();
   const std::string dir = std::filesystem::path(config_path).parent_path().string();
-  return load(root, config_path, dir.empty() ? "." : dir, options);
+  return load(text.str(), config_path, dir.empty() ? "." : dir, options);
 }
 
 Experiment load_experiment_text(const std::string& yaml_text, const std::string& source_name,
                                 const LoadOptions& options) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& error) {
-    throw core::ConfigError("<yaml syntax>", core::SourceLocation{source_name, error.mark.line + 1, error.mark.column + 1},
-                            error.msg);
-  }
-  return load(root, source_name, ".", options);
+  return load(yaml_text, source_name, ".", options);
 }
 
 std::vector<ConfigSection> config_sections() {
@@ -614,6 +628,10 @@ std::vector<ConfigSection> config_sections() {
   sections.push_back({"agents[] (every type)", "Keys every agent has.", agents::common_agent_keys()});
   for (const agents::AgentType& type : agents::agent_types()) {
     sections.push_back({fmt::format("agents[] (type: {})", type.type), std::string(type.description), type.keys});
+    for (const auto& subsection : type.subsections) {
+      sections.push_back({fmt::format("agents[] (type: {}).{}", type.type, subsection.key),
+                          fmt::format("The `{}` map of a {}.", subsection.key, type.type), subsection.keys});
+    }
   }
   return sections;
 }

@@ -17,6 +17,7 @@ void pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementCon
                             (context.base_gas_price_gwei + transaction.priority_fee_gwei) *
                             core::native_per_gwei;
   receipt.gas_paid_native = gas_native;
+  receipt.included = true;
   ledger.balance(context.builder_account, context.native_asset) += gas_native;
   if (transaction.funding == Funding::wallet) {
     ledger.balance(transaction.sender, context.native_asset) -= gas_native;

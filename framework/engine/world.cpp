@@ -91,16 +91,25 @@ agents::View& World::view() {
 }
 
 void World::refill_price_chunk() {
-  if (!normals_.empty()) {
-    price_random_.fill_normal(normals_.data(), normals_.size());
+  // Never step past the last block: a replay has exactly the data it needs.
+  // The shock streams are sequential, so chunk sizes never change the path.
+  const std::size_t blocks = static_cast<std::size_t>(
+      std::min<std::uint64_t>(price_chunk_blocks, spec_.blocks - price_state_.step));
+  if (blocks == 0) {
+    throw core::InvariantViolation(fmt::format("World::step past the last block ({})", spec_.blocks));
+  }
+  const std::size_t normal_count = blocks * shocks_per_block_.normals;
+  const std::size_t uniform_count = blocks * shocks_per_block_.uniforms;
+  if (normal_count > 0) {
+    price_random_.fill_normal(normals_.data(), normal_count);
     if (negate_shocks_) {
-      for (double& z : normals_) z = -z;
+      for (std::size_t i = 0; i < normal_count; ++i) normals_[i] = -normals_[i];
     }
   }
-  if (!uniforms_.empty()) {
-    price_random_.fill_uniform(uniforms_.data(), uniforms_.size());
+  if (uniform_count > 0) {
+    price_random_.fill_uniform(uniforms_.data(), uniform_count);
     if (negate_shocks_) {
-      for (double& u : uniforms_) u = 1.0 - u;
+      for (std::size_t i = 0; i < uniform_count; ++i) uniforms_[i] = 1.0 - uniforms_[i];
     }
   }
   const std::size_t n = spec_.risky_assets.size();
@@ -112,24 +121,24 @@ void World::refill_price_chunk() {
     const double drift = gbm->drift_step(0);
     const double volatility = gbm->volatility_step(0);
     double log_price = price_state_.log_price(0);
-    for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
+    for (std::size_t b = 0; b < blocks; ++b) {
       log_price += drift + volatility * normals_[b];
       log_price_chunk_[b] = log_price;
     }
     price_state_.log_price(0) = log_price;
-    price_state_.step += price_chunk_blocks;
+    price_state_.step += blocks;
   } else {
-    for (std::size_t b = 0; b < price_chunk_blocks; ++b) {
+    for (std::size_t b = 0; b < blocks; ++b) {
       core::evolve(plan_.stepper, price_state_,
                    std::span<const double>(normals_.data() + b * normals_per_block, normals_per_block),
                    std::span<const double>(uniforms_.data() + b * uniforms_per_block, uniforms_per_block));
       for (std::size_t i = 0; i < n; ++i) log_price_chunk_[b * n + i] = price_state_.log_price(static_cast<Eigen::Index>(i));
     }
   }
-  const std::size_t values = price_chunk_blocks * n;
+  const std::size_t values = blocks * n;
   for (std::size_t i = 0; i < values; ++i) price_chunk_[i] = core::exp_det(log_price_chunk_[i]);
   chunk_position_ = 0;
-  chunk_blocks_ = price_chunk_blocks;
+  chunk_blocks_ = blocks;
 }
 
 void World::advance_prices() {
@@ -150,10 +159,9 @@ void World::execute_block() {
     receipt = execute(pending[order[position]], markets_, ledger_, settlement_);
     receipt.block = block_;
     receipt.position = position;
-    if (receipt.gas_paid_native > 0.0 || receipt.succeeded()) {
-      transactions_ += 1.0;
-      gas_paid_ += receipt.gas_paid_native * reference_prices_[spec_.native_asset];
-    }
+    if (!receipt.included) continue;
+    transactions_ += 1.0;
+    gas_paid_ += receipt.gas_paid_native * reference_prices_[spec_.native_asset];
     if (!receipt.succeeded()) {
       reverts_ += 1.0;
       continue;
@@ -272,7 +280,10 @@ ConservationReport World::conservation() const {
       sum += held;
       gross += std::fabs(held);
     }
-    const double relative = gross > 0.0 ? std::fabs(sum) / gross : 0.0;
+    // A NaN or infinite holding is the worst imbalance there is, not none.
+    const double relative = !std::isfinite(sum) || !std::isfinite(gross) ? INFINITY
+                            : gross > 0.0                                ? std::fabs(sum) / gross
+                                                                         : 0.0;
     if (relative >= report.worst_relative_imbalance) {
       report = {relative, a, sum, gross};
     }
@@ -294,7 +305,7 @@ void World::check_conservation(double tolerance) const {
       held += ledger_.shares(static_cast<core::AgentIndex>(account), static_cast<core::MarketIndex>(m));
     }
     const double total = std::get<markets::Cpmm>(markets_[m]).total_shares();
-    if (std::fabs(held - total) > tolerance * total) {
+    if (!(std::fabs(held - total) <= tolerance * total)) {  // NaN fails too
       throw core::InvariantViolation(fmt::format("LP shares not conserved: path {}, block {}, market {}: held {} vs total {}",
                                                  path_, block_, spec_.market_ids[m], held, total));
     }

@@ -437,7 +437,7 @@ TEST_CASE("bad config: fee of 1.0", "[cli][bad_config]") { check_case("fee of 1"
 TEST_CASE("bad config: correlation not positive definite (3 assets)", "[cli][bad_config]") {
   check_case("inconsistent 3x3 correlation");
 }
-TEST_CASE("bad config: correlation [[1,1],[1,1]]", "[cli][bad_config]") { check_case("singular 2x2 correlation"); }
+TEST_CASE("bad config: correlation of all ones (2 assets)", "[cli][bad_config]") { check_case("singular 2x2 correlation"); }
 TEST_CASE("bad config: missing asset in price.initial", "[cli][bad_config]") {
   check_case("missing asset in price.initial");
 }
@@ -557,6 +557,6 @@ TEST_CASE("DEFECT: bad config: a required key with no value is rejected", "[cli]
 // [ and ] to std::stoul unchecked; `--set markets[x].fee=0.1` makes the CLI
 // print "internal error: stoul" and exit 1 instead of a bad-input error (2)
 // naming the --set.
-TEST_CASE("DEFECT: bad config: --set with a malformed [index] is bad input", "[cli][bad_config][defect]") {
+TEST_CASE("DEFECT: bad config: --set with a malformed list index is bad input", "[cli][bad_config][defect]") {
   check_rejected(find_case("DEFECT --set with a malformed index"), false);
 }

@@ -553,7 +553,7 @@ TEST_CASE("apply_override: a path that does not exist is an error naming the ove
 // KNOWN DEFECT (reported to the lead): a non-numeric or huge index reaches
 // std::stoul unchecked, which throws std::invalid_argument/out_of_range: the CLI
 // reports "internal error: stoul" and exits 1 instead of naming the --set.
-TEST_CASE("DEFECT: apply_override rejects a malformed [index] as a ConfigError", "[config][node][override][defect]") {
+TEST_CASE("DEFECT: apply_override rejects a malformed list index as a ConfigError", "[config][node][override][defect]") {
   YAML::Node root = YAML::Load("markets:\n  - {id: pool, fee: 0.003}\n");
   const YAML::Node value = YAML::Load("1");
   for (const std::string key : {"markets[x].fee", "markets[99999999999999999999999].fee", "markets[x]", "markets[]"}) {
