@@ -151,7 +151,6 @@ void World::advance_prices() {
 
 void World::execute_block() {
   const std::span<const core::Transaction> pending = mempool_.pending();
-  if (pending.empty() && mempool_.dropped().empty()) return;
   const std::span<const std::uint32_t> order = builder_.order(pending);
   std::size_t receipt_count = 0;
   for (std::uint32_t position = 0; position < order.size(); ++position) {
@@ -191,15 +190,24 @@ void World::execute_block() {
 
 void World::start() {
   block_ = 0;
-  for (auto& agent : agents_) agent->start(view(), mempool_);
+  agents::View& current = view();
+  for (auto& agent : agents_) {
+    agent->start(current, mempool_);
+    current.mempool = mempool_.pending();
+  }
   execute_block();
 }
 
 void World::step() {
   ++block_;
   advance_prices();
-  for (auto& agent : agents_) agent->act(view(), mempool_);
-  execute_block();
+  agents::View& current = view();
+  for (auto& agent : agents_) {
+    agent->act(current, mempool_);
+    current.mempool = mempool_.pending();  // later agents see earlier submissions
+  }
+  // Most blocks of most workloads are empty: skip the builder entirely.
+  if (!mempool_.pending().empty() || !mempool_.dropped().empty()) execute_block();
 }
 
 void World::run(std::span<double> series, std::span<double> outcomes) {

@@ -3,9 +3,8 @@
 // message) and the real binary (`defisim run bad.yaml -o OUT.h5`: exit code 2,
 // the same message on stderr, and no results file or partial file left).
 //
-// Tests named "DEFECT: ..." describe what a user should get where the code
-// does not do it yet; they fail until the source is fixed (see the comment on
-// each, and the report to the lead).
+// Tests tagged [regression] pin defects these tests found (fixed in a7f4c56):
+// error locations, repeated keys, null required keys, malformed --set indices.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -317,15 +316,15 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
        {.yaml = base_config + "sweep:\n  grid:\n    experiment.paths: [2, 4]\n", .key = "sweep.grid.experiment.paths",
         .phrase = "experiment settings cannot be swept", .at = "[2, 4]"}},
 
-      // ---- DEFECTS: not rejected (or not as an input error) today; what a user should get.
-      {"DEFECT duplicate key",
+      // ---- Regressions: these were accepted (or not an input error) before a7f4c56.
+      {"duplicate key",
        {.yaml = with("    fee: 0.003\n", "    fee: 0.003\n    fee: 0.9\n"), .key = "markets.pool.fee",
         .phrase = "twice", .at = "fee: 0.9"}},
-      {"DEFECT null required key",
+      {"null required key",
        {.yaml = with("deposit_numeraire: 10000", "deposit_numeraire: ~"), .key = "agents.lp",
         .phrase = "missing required key 'deposit_numeraire'", .at = "{id: lp"}},
-      {"DEFECT --set with a malformed index",
-       {.yaml = base_config, .sets = {"markets[x].fee=0.1"}, .key = "markets[x].fee", .phrase = "x",
+      {"--set with a malformed index",
+       {.yaml = base_config, .sets = {"markets[x].fee=0.1"}, .key = "markets[x].fee", .phrase = "'[x]' is not a list index",
         .origin = "--set markets[x].fee=0.1"}},
   };
   return all;
@@ -509,16 +508,14 @@ TEST_CASE("bad config: the command-line overrides are checked too", "[cli][bad_c
   CHECK_FALSE(fs::exists(out));
 }
 
-// KNOWN DEFECT (reported to the lead). Every ConfigError found while parsing a
-// scenario reports line 1, column 1: engine::load() (config_loader.cpp) parses
-// YAML::Clone()s of the tree, and yaml-cpp's Clone() does not keep source marks
-// (cloned nodes have the default Mark{0,0,0}, which ConfigNode::location turns
-// into 1:1). Only parser errors (YAML syntax) and --set/sweep origins are
-// located today. The fix: re-parse the source for each scenario instead of
-// cloning it. This test checks the line and column of every case above.
-TEST_CASE("DEFECT: every config error points at the offending line and column", "[cli][bad_config][defect]") {
+// Regression: every ConfigError found while parsing a scenario used to report
+// line 1, column 1, because engine::load() parsed YAML::Clone()s of the tree and
+// yaml-cpp's Clone() drops source marks. This checks the line and column of
+// every case above that is located in the file.
+TEST_CASE("bad config: every config error points at the offending line and column",
+          "[cli][bad_config][regression]") {
   for (const auto& [name, bad] : cases()) {
-    if (name.rfind("DEFECT", 0) == 0 || !bad.origin.empty()) continue;
+    if (!bad.origin.empty()) continue;
     const TempDir dir;
     const std::string path = dir.write("bad.yaml", bad.yaml);
     for (const auto& [file, content] : bad.files) dir.write(file, content);
@@ -538,25 +535,22 @@ TEST_CASE("DEFECT: every config error points at the offending line and column", 
   }
 }
 
-// KNOWN DEFECT (reported to the lead): a key given twice in one map is
-// accepted and one of the values silently wins (ConfigNode::check_keys does not
-// look for repeats). A user should get an error at the second occurrence.
-TEST_CASE("DEFECT: bad config: a key given twice in one map is rejected", "[cli][bad_config][defect]") {
-  check_rejected(find_case("DEFECT duplicate key"), true);
+// Regression: a key given twice in one map was accepted and one of the values
+// silently won. It is an error at the second occurrence.
+TEST_CASE("bad config: a key given twice in one map is rejected", "[cli][bad_config][regression]") {
+  check_rejected(find_case("duplicate key"), true);
 }
 
-// KNOWN DEFECT (reported to the lead): a required key with a null value
-// (`deposit_numeraire: ~`, or `deposit_numeraire:` with nothing after it)
-// passes check_keys and then reads as absent: the LP deposits 0 and its
-// return_vs_hodl is 0/0. A user should get "missing required key".
-TEST_CASE("DEFECT: bad config: a required key with no value is rejected", "[cli][bad_config][defect]") {
-  check_rejected(find_case("DEFECT null required key"), true);
+// Regression: a required key with a null value (`deposit_numeraire: ~`, or
+// `deposit_numeraire:` with nothing after it) passed check_keys and then read as
+// absent (the LP deposited 0). It is "missing required key".
+TEST_CASE("bad config: a required key with no value is rejected", "[cli][bad_config][regression]") {
+  check_rejected(find_case("null required key"), true);
 }
 
-// KNOWN DEFECT (reported to the lead): apply_override passes the text between
-// [ and ] to std::stoul unchecked; `--set markets[x].fee=0.1` makes the CLI
-// print "internal error: stoul" and exit 1 instead of a bad-input error (2)
+// Regression: `--set markets[x].fee=0.1` reached std::stoul unchecked and the
+// CLI printed "internal error: stoul" with exit 1. It is bad input (exit 2)
 // naming the --set.
-TEST_CASE("DEFECT: bad config: --set with a malformed list index is bad input", "[cli][bad_config][defect]") {
-  check_rejected(find_case("DEFECT --set with a malformed index"), false);
+TEST_CASE("bad config: --set with a malformed list index is bad input", "[cli][bad_config][regression]") {
+  check_rejected(find_case("--set with a malformed index"), false);
 }

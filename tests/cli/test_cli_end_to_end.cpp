@@ -401,13 +401,11 @@ TEST_CASE("cli: SIGTERM stops a run with exit 130 and leaves no file", "[cli][e2
   check_interrupted_by(SIGTERM);
 }
 
-// KNOWN DEFECT (reported to the lead): a replay run whose CSV has exactly the
-// blocks + 1 rows the loader asks for crashes (SIGSEGV in ReplayStepper::evolve)
-// and leaves OUT.h5.partial behind: World::refill_price_chunk
-// (framework/engine/world.cpp) always evolves price_chunk_blocks = 256 blocks
-// ahead, past the end of the replayed returns, which ReplayStepper indexes
-// unchecked. A user should get the run they configured.
-TEST_CASE("DEFECT: cli: a replay run with blocks + 1 rows of prices succeeds", "[cli][e2e][defect]") {
+// Regression: a replay run whose CSV has exactly the blocks + 1 rows the loader
+// asks for crashed (SIGSEGV in ReplayStepper::evolve) and left OUT.h5.partial
+// behind: World::refill_price_chunk evolved a whole chunk of blocks ahead, past
+// the end of the replayed returns.
+TEST_CASE("cli: a replay run with exactly blocks + 1 rows of prices succeeds", "[cli][e2e][regression]") {
   const TempDir dir;
   std::string csv = "block,ETH\n";
   for (int row = 0; row <= 300; ++row) csv += std::to_string(row) + "," + std::to_string(2000 + row % 7) + "\n";

@@ -249,11 +249,8 @@ void collect_undocumented(const YAML::Node& map, const std::vector<const ConfigS
 }  // namespace
 
 // Every key the quickstart uses has a row in the reference, in the section
-// for where it is used (nested maps included). Today this fails for the
-// noise_trader's size_numeraire keys (dist, median, sigma): their table
-// (size_keys in agents/noise_trader.cpp) is checked by the loader but never
-// reaches config_sections(), so docs/CONFIG.md only mentions them in prose
-// and can drift from the code. Reported to the lead with a proposed fix.
+// for where it is used (nested maps included: the noise_trader's
+// size_numeraire keys are documented through AgentType::subsections).
 TEST_CASE("config reference: every key used in configs/quickstart.yaml is documented", "[cli][docs]") {
   const YAML::Node root = YAML::LoadFile(source_dir + "/configs/quickstart.yaml");
   REQUIRE(root.IsMap());

@@ -198,10 +198,9 @@ TEST_CASE("check_keys: a non-map is rejected with what it is", "[config][node]")
   CHECK(error.location().column == 8);
 }
 
-// KNOWN DEFECT (reported to the lead): YAML allows a repeated key to parse, and
-// check_keys does not notice, so `{fee: 0.003, fee: 0.9}` silently uses one of
-// the two values. A user should get an error naming the second occurrence.
-TEST_CASE("DEFECT: check_keys rejects a key given twice in one map", "[config][node][defect]") {
+// Regression: YAML lets a repeated key parse, and check_keys used not to notice,
+// so `{fee: 0.003, fee: 0.9}` silently used one of the two values.
+TEST_CASE("check_keys rejects a key given twice in one map", "[config][node][regression]") {
   const ConfigNode root = root_of(
       "markets:\n"
       "  - {id: pool, type: cpmm, pair: [ETH, USDC], reserves: {ETH: 1, USDC: 2}, fee: 0.003, fee: 0.9}\n");
@@ -213,10 +212,9 @@ TEST_CASE("DEFECT: check_keys rejects a key given twice in one map", "[config][n
   CHECK_THAT(error.problem(), Contains("twice") || Contains("duplicate"));
 }
 
-// KNOWN DEFECT (reported to the lead): `deposit_numeraire: ~` (or `name:` with
-// no value) passes check_keys, and the keyed reads then treat the null as
-// absent and return their fallback, so a required key can be skipped silently.
-TEST_CASE("DEFECT: check_keys treats a required key with a null value as missing", "[config][node][defect]") {
+// Regression: `deposit_numeraire: ~` (or `name:` with no value) passed
+// check_keys, and the keyed reads then returned their fallback.
+TEST_CASE("check_keys treats a required key with a null value as missing", "[config][node][regression]") {
   const ConfigNode root = root_of("experiment: {name: ~, paths: 4}\n");
   const ConfigError error = config_error([&] { root.child("experiment").check_keys(experiment_keys); });
   CHECK(error.key() == "experiment");
@@ -550,10 +548,9 @@ TEST_CASE("apply_override: a path that does not exist is an error naming the ove
   CHECK(root["markets"].size() == 2);
 }
 
-// KNOWN DEFECT (reported to the lead): a non-numeric or huge index reaches
-// std::stoul unchecked, which throws std::invalid_argument/out_of_range: the CLI
-// reports "internal error: stoul" and exits 1 instead of naming the --set.
-TEST_CASE("DEFECT: apply_override rejects a malformed list index as a ConfigError", "[config][node][override][defect]") {
+// Regression: a non-numeric or huge index reached std::stoul unchecked, and the
+// CLI reported "internal error: stoul" (exit 1) instead of naming the --set.
+TEST_CASE("apply_override rejects a malformed list index as a ConfigError", "[config][node][override][regression]") {
   YAML::Node root = YAML::Load("markets:\n  - {id: pool, fee: 0.003}\n");
   const YAML::Node value = YAML::Load("1");
   for (const std::string key : {"markets[x].fee", "markets[99999999999999999999999].fee", "markets[x]", "markets[]"}) {
