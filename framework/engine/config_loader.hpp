@@ -11,6 +11,9 @@ namespace defisim::engine {
 
 struct LoadOptions {
   std::vector<std::string> assignments;  // "--set key=value", applied in order
+  // What the user typed for each assignment, for error messages (e.g.
+  // "--paths 5"); empty or missing: "--set key=value".
+  std::vector<std::string> origins;
 };
 
 // Throws core::ConfigError / core::InputError on any problem.

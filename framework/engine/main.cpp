@@ -37,9 +37,14 @@ struct RunArguments {
 defisim::engine::LoadOptions load_options(const RunArguments& arguments) {
   defisim::engine::LoadOptions options;
   options.assignments = arguments.assignments;
-  if (arguments.paths > 0) options.assignments.push_back(fmt::format("experiment.paths={}", arguments.paths));
-  if (arguments.blocks > 0) options.assignments.push_back(fmt::format("experiment.blocks={}", arguments.blocks));
-  if (arguments.seed >= 0) options.assignments.push_back(fmt::format("experiment.seed={}", arguments.seed));
+  options.origins.resize(options.assignments.size());
+  auto flag = [&](const char* key, const char* name, std::int64_t value) {
+    options.assignments.push_back(fmt::format("experiment.{}={}", key, value));
+    options.origins.push_back(fmt::format("{} {}", name, value));
+  };
+  if (arguments.paths > 0) flag("paths", "--paths", arguments.paths);
+  if (arguments.blocks > 0) flag("blocks", "--blocks", arguments.blocks);
+  if (arguments.seed >= 0) flag("seed", "--seed", arguments.seed);
   return options;
 }
 

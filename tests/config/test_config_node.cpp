@@ -559,6 +559,7 @@ TEST_CASE("apply_override rejects a malformed list index as a ConfigError", "[co
         config_error([&] { defisim::config::apply_override(root, key, value, "--set " + key + "=1"); });
     CHECK(error.key() == key);
     CHECK(error.location().file == "--set " + key + "=1");
+    CHECK_THAT(error.problem(), Contains("is not a list index"));
   }
 }
 
