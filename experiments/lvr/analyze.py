@@ -445,7 +445,7 @@ def print_fees(rows, run: Run):
               f"| {r['ptrade']:.5f} ± {r['ptrade_se']:.5f} | {r['mmr_ptrade']:.5f} | {r['chain_ptrade']:.5f} "
               f"| {r['z_ptrade']:+.2f} |")
     print("\nMeasured over MMR23 (the Poisson closed form), and the stationary fixed-block chain:\n")
-    print("| fee | sigma | ARB meas/MMR − 1 | P_trade meas/MMR − 1 | chain ARB (stationary)/MMR − 1 "
+    print("| fee | σ | ARB meas/MMR − 1 | P_trade meas/MMR − 1 | chain ARB (stationary)/MMR − 1 "
           "| chain P_trade (stationary)/MMR − 1 | NT25/chain − 1 | fee-in-pool effect on P_trade, ARB "
           "| mean reset shift δ/σ_b |")
     print("|---|---|---|---|---|---|---|---|---|")
