@@ -131,8 +131,9 @@ void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progr
   const std::size_t outcome_count = plan.outcome_metrics.size();
   const std::size_t series_values = plan.series_values_per_path();
   const std::uint64_t batch_paths = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
-  // Two batches: one is written (compressed, by one thread: HDF5 is not
-  // thread-safe) while the workers compute the other.
+  // Two batches: one is written while the workers compute the other. Its
+  // chunks are compressed in parallel (oneTBB) and handed to HDF5 by this one
+  // writer thread: HDF5 is not thread-safe.
   Batch batches[2];
   for (Batch& batch : batches) {
     batch.outcomes.resize(batch_paths * outcome_count);

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -89,7 +94,8 @@ std::vector<hsize_t> make_chunk_rows(hsize_t rows, hsize_t columns, hsize_t targ
   if (rows == 0 || columns == 0) return {};
   const hsize_t target_elements = std::max<hsize_t>(target_bytes / 8, 1);
   const hsize_t chunk_columns = std::min(columns, target_elements);
-  const hsize_t chunk_rows = std::clamp<hsize_t>(target_elements / chunk_columns, 1, rows);
+  const hsize_t fit = std::max<hsize_t>(target_elements / chunk_columns, 1);
+  const hsize_t chunk_rows = std::min(std::bit_floor(fit), rows);
   return {chunk_rows, chunk_columns};
 }
 
@@ -760,6 +766,353 @@ Dataset Group::write_strings_dataset(const std::string& child,
   Dataset dataset = create_string_dataset(child, values.size());
   dataset.write_strings(values);
   return dataset;
+}
+
+// ---------------------------------------------------------------- chunk filters
+
+namespace {
+
+// H5Z_filter_shuffle for 8-byte elements: out[b * n + i] = byte b of element i.
+void shuffle8(const unsigned char* in, std::size_t n, unsigned char* out) {
+  std::size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    // Eight elements at a time: an 8 x 8 byte transpose in three swap stages,
+    // then one 8-byte store into each of the eight byte planes.
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t x[8];
+      std::memcpy(x, in + i * 8, sizeof x);
+      for (int r = 0; r < 4; ++r) {
+        const std::uint64_t t = ((x[r] >> 32) ^ x[r + 4]) & 0x00000000FFFFFFFFull;
+        x[r] ^= t << 32;
+        x[r + 4] ^= t;
+      }
+      for (int r : {0, 1, 4, 5}) {
+        const std::uint64_t t = ((x[r] >> 16) ^ x[r + 2]) & 0x0000FFFF0000FFFFull;
+        x[r] ^= t << 16;
+        x[r + 2] ^= t;
+      }
+      for (int r : {0, 2, 4, 6}) {
+        const std::uint64_t t = ((x[r] >> 8) ^ x[r + 1]) & 0x00FF00FF00FF00FFull;
+        x[r] ^= t << 8;
+        x[r + 1] ^= t;
+      }
+      for (std::size_t b = 0; b < 8; ++b) std::memcpy(out + b * n + i, &x[b], 8);
+    }
+  }
+  for (; i < n; ++i) {
+    for (std::size_t b = 0; b < 8; ++b) out[b * n + i] = in[i * 8 + b];
+  }
+}
+
+// One deflate stream per thread, reset between chunks: what compress2 does
+// (deflateInit at the level, one deflate(Z_FINISH) over the whole input with
+// room for all the output, deflateEnd) without allocating and faulting in
+// zlib's ~256 KiB of state for every chunk. zlib documents deflateReset as
+// equivalent to deflateEnd followed by deflateInit, so the stream is the same.
+class Deflater {
+ public:
+  Deflater() = default;
+  ~Deflater() { end(); }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
+
+  // Returns a zlib status; Z_OK with `out` resized to the stream on success.
+  int compress(int level, const unsigned char* data, std::size_t bytes,
+               std::vector<unsigned char>& out) {
+    int status = Z_OK;
+    if (level_ != level) {
+      end();
+      stream_ = z_stream{};
+      status = deflateInit(&stream_, level);
+      if (status != Z_OK) return status;
+      level_ = level;
+    } else {
+      status = deflateReset(&stream_);
+      if (status != Z_OK) return status;
+    }
+    const uLong bound = deflateBound(&stream_, static_cast<uLong>(bytes));
+    if (out.size() < bound) out.resize(bound);
+    stream_.next_in = const_cast<Bytef*>(data);  // zlib does not write through it
+    stream_.avail_in = static_cast<uInt>(bytes);
+    stream_.next_out = out.data();
+    stream_.avail_out = static_cast<uInt>(out.size());
+    status = deflate(&stream_, Z_FINISH);
+    if (status != Z_STREAM_END) return status == Z_OK ? Z_BUF_ERROR : status;
+    out.resize(stream_.total_out);
+    return Z_OK;
+  }
+
+ private:
+  void end() {
+    if (level_ >= 0) (void)deflateEnd(&stream_);
+    level_ = -1;
+  }
+  z_stream stream_{};
+  int level_ = -1;  // -1: no stream
+};
+
+}  // namespace
+
+void filter_chunk(const ChunkFilter& filter, std::span<const unsigned char> chunk,
+                  std::vector<unsigned char>& out, std::vector<unsigned char>& scratch) {
+  const unsigned char* data = chunk.data();
+  const std::size_t bytes = chunk.size();
+  const std::size_t elements = bytes / 8;
+  // H5Z_filter_shuffle leaves a chunk of one element as it is, and copies any
+  // bytes after the last whole element unchanged.
+  if (filter.shuffle && elements > 1) {
+    scratch.resize(bytes);
+    shuffle8(data, elements, scratch.data());
+    std::memcpy(scratch.data() + elements * 8, data + elements * 8, bytes - elements * 8);
+    data = scratch.data();
+  }
+  if (filter.deflate_level < 0) {
+    out.assign(data, data + bytes);
+    return;
+  }
+  // What H5Z_filter_deflate stores: compress2's zlib stream at the dataset's
+  // level (which does not depend on the size of the large enough output buffer).
+  int status = Z_OK;
+  if (bytes > std::numeric_limits<uInt>::max() / 2) {
+    uLongf size = compressBound(static_cast<uLong>(bytes));
+    out.resize(size);
+    status = compress2(out.data(), &size, data, static_cast<uLong>(bytes), filter.deflate_level);
+    if (status == Z_OK) out.resize(size);
+  } else {
+    thread_local Deflater deflater;
+    status = deflater.compress(filter.deflate_level, data, bytes, out);
+  }
+  if (status != Z_OK) {
+    throw core::IoError(
+        fmt::format("zlib cannot compress a chunk of {} bytes (zlib error {})", bytes, status));
+  }
+}
+
+// ---------------------------------------------------------------- RowWriter
+
+// Rows of one chunk row (all columns of the dataset) written so far.
+struct RowWriter::Stage {
+  Stage(hsize_t rows, hsize_t columns, double fill)
+      : values(static_cast<std::size_t>(rows * columns), fill),
+        written(static_cast<std::size_t>(rows), false) {}
+  std::vector<double> values;  // rows x columns, the fill value where unwritten
+  std::vector<bool> written;
+  hsize_t count = 0;  // rows written
+};
+
+// One chunk row to store: its rows (row `chunk_row * chunk_rows_` first),
+// row-major with a stride of columns_.
+struct RowWriter::Job {
+  hsize_t chunk_row = 0;
+  const double* rows = nullptr;
+};
+
+RowWriter::~RowWriter() = default;
+RowWriter::RowWriter(RowWriter&& other) noexcept = default;
+RowWriter& RowWriter::operator=(RowWriter&& other) noexcept = default;
+
+RowWriter::RowWriter(Dataset dataset, bool direct) : dataset_(std::move(dataset)) {
+  const std::vector<hsize_t> shape = dataset_.dims();
+  if (shape.size() != 1 && shape.size() != 2) {
+    throw core::InvariantViolation(fmt::format("RowWriter for '{}' in '{}', which has rank {}",
+                                               dataset_.name(), dataset_.file().string(),
+                                               shape.size()));
+  }
+  rank_ = static_cast<int>(shape.size());
+  rows_ = shape[0];
+  columns_ = rank_ == 2 ? shape[1] : 1;
+  if (!direct || rows_ == 0 || columns_ == 0) return;
+
+  auto fail_here = [&](std::string_view action) {
+    hdf5::fail(action, dataset_.file(), dataset_.name());
+  };
+  const PropertyList create(H5Dget_create_plist(dataset_.id()));
+  if (!create) fail_here("cannot get the creation properties of");
+  if (H5Pget_layout(create.id()) != H5D_CHUNKED) return;
+  hsize_t chunk[2] = {0, 0};
+  if (H5Pget_chunk(create.id(), 2, chunk) != rank_) return;
+  unsigned options = 0;
+  if (H5Pget_chunk_opts(create.id(), &options) < 0) fail_here("cannot get the chunk options of");
+  if ((options & H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS) != 0) return;
+
+  // Only the pipelines ChunkFilter reproduces: [shuffle] [deflate], in that order.
+  const int filters = H5Pget_nfilters(create.id());
+  if (filters < 0) fail_here("cannot get the filters of");
+  ChunkFilter filter;
+  for (int i = 0; i < filters; ++i) {
+    unsigned flags = 0;
+    std::size_t values = 4;
+    unsigned value[4] = {0, 0, 0, 0};
+    const H5Z_filter_t id = H5Pget_filter2(create.id(), static_cast<unsigned>(i), &flags,
+                                           &values, value, 0, nullptr, nullptr);
+    if (id == H5Z_FILTER_SHUFFLE && i == 0 && values >= 1 && value[0] == 8) {
+      filter.shuffle = true;
+    } else if (id == H5Z_FILTER_DEFLATE && i == filters - 1 && values >= 1 && value[0] <= 9) {
+      filter.deflate_level = static_cast<int>(value[0]);
+    } else {
+      return;
+    }
+  }
+  // Stored as the native double, so the bytes in memory are the bytes in the file.
+  const Datatype type(H5Dget_type(dataset_.id()));
+  if (!type) fail_here("cannot get the type of");
+  const htri_t native = H5Tequal(type.id(), H5T_NATIVE_DOUBLE);
+  if (native < 0) fail_here("cannot compare the type of");
+  if (native == 0) return;
+  // The fill value HDF5 pads a new chunk with (H5D__chunk_lock): the default
+  // (0) or the user's, unless fill values are never written.
+  H5D_fill_time_t fill_time = H5D_FILL_TIME_IFSET;
+  H5D_fill_value_t fill_status = H5D_FILL_VALUE_UNDEFINED;
+  if (H5Pget_fill_time(create.id(), &fill_time) < 0 ||
+      H5Pfill_value_defined(create.id(), &fill_status) < 0) {
+    fail_here("cannot get the fill value of");
+  }
+  if (fill_time == H5D_FILL_TIME_NEVER || fill_status == H5D_FILL_VALUE_UNDEFINED) return;
+  if (H5Pget_fill_value(create.id(), H5T_NATIVE_DOUBLE, &fill_) < 0) {
+    fail_here("cannot get the fill value of");
+  }
+
+  filter_ = filter;
+  chunk_rows_ = chunk[0];
+  chunk_columns_ = rank_ == 2 ? chunk[1] : 1;
+  // Chunks already in the file (a dataset written before) are only merged into.
+  const bool has_data = H5Dget_storage_size(dataset_.id()) > 0;
+  stored_.assign(static_cast<std::size_t>((rows_ + chunk_rows_ - 1) / chunk_rows_), has_data);
+  direct_ = true;
+}
+
+void RowWriter::write_rows(hsize_t first_row, hsize_t rows, std::span<const double> values) {
+  if (!direct_) {
+    dataset_.write_rows(first_row, rows, values);
+    return;
+  }
+  if (first_row > rows_ || rows > rows_ - first_row) {
+    throw core::InvariantViolation(fmt::format("rows [{}, {}) out of range for '{}' in '{}' ({} rows)",
+                                               first_row, first_row + rows, dataset_.name(),
+                                               dataset_.file().string(), rows_));
+  }
+  if (values.size() != rows * columns_) {
+    throw core::InvariantViolation(fmt::format(
+        "writing {} values to rows [{}, {}) of '{}' in '{}', which need {}", values.size(),
+        first_row, first_row + rows, dataset_.name(), dataset_.file().string(), rows * columns_));
+  }
+  if (rows == 0) return;
+
+  std::vector<Job> jobs;                               // whole chunk rows to store
+  std::vector<hsize_t> completed;                      // stages that became whole
+  std::vector<std::pair<hsize_t, hsize_t>> merges;     // (first, rows) for H5Dwrite
+  const hsize_t last = (first_row + rows - 1) / chunk_rows_;
+  for (hsize_t c = first_row / chunk_rows_; c <= last; ++c) {
+    const hsize_t begin = c * chunk_rows_;
+    const hsize_t end = std::min(begin + chunk_rows_, rows_);
+    const hsize_t from = std::max(first_row, begin);
+    const hsize_t to = std::min(first_row + rows, end);
+    const double* source = values.data() + (from - first_row) * columns_;
+    if (from == begin && to == end) {  // every row of the chunk row: no staging
+      staged_.erase(c);
+      jobs.push_back({c, source});
+      continue;
+    }
+    if (stored_[static_cast<std::size_t>(c)]) {  // already in the file: HDF5 merges
+      merges.emplace_back(from, to - from);
+      continue;
+    }
+    std::unique_ptr<Stage>& slot = staged_[c];
+    if (!slot) slot = std::make_unique<Stage>(end - begin, columns_, fill_);
+    Stage& stage = *slot;
+    std::copy(source, source + (to - from) * columns_,
+              stage.values.begin() + static_cast<std::ptrdiff_t>((from - begin) * columns_));
+    for (hsize_t r = from - begin; r < to - begin; ++r) {
+      if (!stage.written[static_cast<std::size_t>(r)]) {
+        stage.written[static_cast<std::size_t>(r)] = true;
+        ++stage.count;
+      }
+    }
+    if (stage.count == end - begin) {
+      jobs.push_back({c, stage.values.data()});
+      completed.push_back(c);
+    }
+  }
+  store(jobs);
+  for (hsize_t c : completed) staged_.erase(c);
+  for (const auto& [from, count] : merges) {
+    dataset_.write_rows(from, count, values.subspan(static_cast<std::size_t>((from - first_row) * columns_),
+                                                    static_cast<std::size_t>(count * columns_)));
+  }
+}
+
+void RowWriter::store(const std::vector<Job>& jobs) {
+  if (jobs.empty()) return;
+  const hsize_t per_row = (columns_ + chunk_columns_ - 1) / chunk_columns_;
+  const std::size_t tasks = jobs.size() * static_cast<std::size_t>(per_row);
+  const std::size_t chunk_elements = static_cast<std::size_t>(chunk_rows_ * chunk_columns_);
+  std::vector<std::vector<unsigned char>>& filtered = filtered_;  // reused between calls
+  if (filtered.size() < tasks) filtered.resize(tasks);
+
+  // Filters chunk `task`; makes no HDF5 call, so it may run on any thread.
+  auto filter_one = [&](std::size_t task) {
+    thread_local std::vector<double> padded;
+    thread_local std::vector<unsigned char> scratch;
+    const Job& job = jobs[task / per_row];
+    const hsize_t first_column = (task % per_row) * chunk_columns_;
+    const hsize_t begin = job.chunk_row * chunk_rows_;
+    const hsize_t rows_here = std::min(chunk_rows_, rows_ - begin);
+    const hsize_t columns_here = std::min(chunk_columns_, columns_ - first_column);
+    const double* chunk = job.rows;
+    if (rows_here != chunk_rows_ || columns_here != chunk_columns_ ||
+        chunk_columns_ != columns_) {
+      // An edge chunk, or one of several across a row: gather it, padded with
+      // the fill value as HDF5 pads the part outside the dataset.
+      padded.assign(chunk_elements, fill_);
+      for (hsize_t r = 0; r < rows_here; ++r) {
+        const double* row = job.rows + r * columns_ + first_column;
+        std::copy(row, row + columns_here, padded.data() + r * chunk_columns_);
+      }
+      chunk = padded.data();
+    }
+    filter_chunk(filter_,
+                 std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(chunk),
+                                                chunk_elements * sizeof(double)),
+                 filtered[task], scratch);
+  };
+  if (tasks == 1) {
+    filter_one(0);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, tasks, 1),
+                      [&](const tbb::blocked_range<std::size_t>& range) {
+                        for (std::size_t task = range.begin(); task != range.end(); ++task) {
+                          filter_one(task);
+                        }
+                      });
+  }
+
+  // HDF5 calls stay on this thread, in a fixed order (the file is the same
+  // whichever threads filtered the chunks).
+  for (std::size_t task = 0; task < tasks; ++task) {
+    const Job& job = jobs[task / per_row];
+    const hsize_t offset[2] = {job.chunk_row * chunk_rows_, (task % per_row) * chunk_columns_};
+    if (H5Dwrite_chunk(dataset_.id(), H5P_DEFAULT, 0, offset, filtered[task].size(),
+                       filtered[task].data()) < 0) {
+      hdf5::fail(fmt::format("cannot write the chunk at row {}, column {} of", offset[0],
+                             rank_ == 2 ? offset[1] : 0),
+                 dataset_.file(), dataset_.name());
+    }
+    stored_[static_cast<std::size_t>(job.chunk_row)] = true;
+  }
+}
+
+void RowWriter::flush() {
+  if (!direct_ || staged_.empty()) return;
+  std::vector<Job> jobs;
+  jobs.reserve(staged_.size());
+  for (const auto& [chunk_row, stage] : staged_) jobs.push_back({chunk_row, stage->values.data()});
+  store(jobs);
+  staged_.clear();
+}
+
+void RowWriter::close() {
+  flush();
+  dataset_.close();
 }
 
 // ---------------------------------------------------------------- File

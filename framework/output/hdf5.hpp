@@ -14,10 +14,14 @@
 // layer locks: all calls into it (and so into ResultsWriter/ResultsReader)
 // must come from one thread at a time. The engine hands finished blocks of
 // paths to a single writer thread (or serialises calls) for that reason.
+// RowWriter compresses chunks on oneTBB's threads, but those tasks never call
+// HDF5: every HDF5 call stays on the thread that called RowWriter.
 #include <hdf5.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -152,10 +156,14 @@ struct DatasetOptions {
 
 // Chunk for a 1-D float64/uint64 dataset of `length` elements: min(length, 65536).
 std::vector<hsize_t> make_chunk_1d(hsize_t length, hsize_t max_chunk = 65536);
-// Chunk for a rows x columns 8-byte dataset: whole-row chunks of about
-// target_bytes (at least one row; very long rows are split too).
+// Chunk for a rows x columns 8-byte dataset: whole-row chunks of at most
+// target_bytes holding a power-of-two number of rows (at least one row, at
+// most `rows`; very long rows are split across columns too). Power-of-two
+// rows mean that blocks of a power-of-two number of rows (the engine writes
+// 512 paths at a time by default) fill whole chunks, which RowWriter can
+// filter in parallel and store directly.
 std::vector<hsize_t> make_chunk_rows(hsize_t rows, hsize_t columns,
-                                     hsize_t target_bytes = 512 * 1024);
+                                     hsize_t target_bytes = 128 * 1024);
 
 class Dataset : public Object {
  public:
@@ -191,6 +199,87 @@ class Dataset : public Object {
   // The selection for rows [first_row, first_row + rows); returns element count.
   hsize_t select_rows(const Dataspace& file_space, hsize_t first_row, hsize_t rows,
                       std::vector<hsize_t>& memory_dims) const;
+};
+
+// ---------------------------------------------------------------- chunk filters
+//
+// The filters DatasetOptions can set, reproduced outside HDF5: the shuffle
+// filter for 8-byte elements (byte k of every element together, k = 0..7, in
+// element order, as H5Z_filter_shuffle does), then deflate (the zlib stream of
+// compress2 at the dataset's level, as H5Z_filter_deflate does). The output is
+// byte for byte what HDF5's own pipeline would store for the chunk, so a chunk
+// filtered here and stored with H5Dwrite_chunk (filter mask 0) reads back
+// through any HDF5 reader (h5py, h5dump) exactly as if H5Dwrite had written it.
+// filter_chunk makes no HDF5 call: it may run on any thread, in parallel.
+struct ChunkFilter {
+  bool shuffle = false;
+  int deflate_level = -1;  // -1: no deflate filter
+};
+
+// Filters one whole chunk (`chunk` holds all of it, the unused part of an edge
+// chunk already padded with the fill value) of 8-byte elements into `out`;
+// `scratch` is reused between calls. Throws core::IoError if zlib fails.
+void filter_chunk(const ChunkFilter& filter, std::span<const unsigned char> chunk,
+                  std::vector<unsigned char>& out, std::vector<unsigned char>& scratch);
+
+// Writes rows of a chunked, fixed-size, 1-D or 2-D float64 dataset: what the
+// results file's outcome and series datasets are.
+//
+// direct (the default), for a dataset whose filters and types ChunkFilter
+// reproduces (shuffle and/or deflate, little-endian float64 stored as
+// native double, fill time "if set" or "alloc", edge chunks filtered): every
+// chunk whose rows have all been written is filtered here -- several chunks at
+// once with oneTBB -- and then stored with H5Dwrite_chunk, one at a time, on
+// the calling thread (the only thread that calls HDF5). Rows of a chunk that
+// arrive in separate calls are staged in memory until the chunk is complete
+// or flush() is called; the unused part of edge chunks and rows never written
+// get the dataset's fill value, exactly as HDF5 pads them. A write covering
+// part of a chunk that is already in the file goes through H5Dwrite (HDF5
+// merges it). Otherwise every write is a plain Dataset::write_rows, filtered
+// by HDF5 inside H5Dwrite. Both ways store identical chunks.
+//
+// Staged rows reach the file only when their chunk is complete or at flush():
+// call flush() (or close()) before reading the dataset back. Destroying a
+// RowWriter discards staged rows (it calls no HDF5 function but closing the
+// dataset), which is what an abandoned results file needs. The dataset must
+// not be extended while a RowWriter writes it.
+class RowWriter {
+ public:
+  RowWriter() = default;
+  explicit RowWriter(Dataset dataset, bool direct = true);
+  ~RowWriter();
+  RowWriter(const RowWriter&) = delete;
+  RowWriter& operator=(const RowWriter&) = delete;
+  RowWriter(RowWriter&& other) noexcept;
+  RowWriter& operator=(RowWriter&& other) noexcept;
+
+  const Dataset& dataset() const { return dataset_; }
+  // True when chunks are filtered here and stored with H5Dwrite_chunk.
+  bool direct() const { return direct_; }
+  // Rows [first_row, first_row + rows); values is row-major rows x columns.
+  void write_rows(hsize_t first_row, hsize_t rows, std::span<const double> values);
+  // Stores every staged (partly written) chunk, padded with the fill value.
+  void flush();
+  // flush(), then closes the dataset (throwing core::IoError on failure).
+  void close();
+
+ private:
+  struct Stage;
+  struct Job;
+  void store(const std::vector<Job>& jobs);
+
+  Dataset dataset_;
+  bool direct_ = false;
+  ChunkFilter filter_;
+  double fill_ = 0;
+  hsize_t rows_ = 0;
+  hsize_t columns_ = 1;
+  hsize_t chunk_rows_ = 1;
+  hsize_t chunk_columns_ = 1;
+  int rank_ = 1;
+  std::vector<bool> stored_;  // per chunk row: its chunks are in the file
+  std::map<hsize_t, std::unique_ptr<Stage>> staged_;  // chunk row -> staged rows
+  std::vector<std::vector<unsigned char>> filtered_;  // filtered chunks, reused
 };
 
 class Group : public Object {

@@ -83,8 +83,8 @@ struct ScenarioState {
   hdf5::Group series_group;
   std::vector<MetricInfo> outcome_info;
   std::vector<MetricInfo> series_info;
-  std::vector<hdf5::Dataset> outcomes;
-  std::vector<hdf5::Dataset> series;
+  std::vector<hdf5::RowWriter> outcomes;
+  std::vector<hdf5::RowWriter> series;
   std::uint64_t paths = 0;
   std::uint64_t samples = 0;
 };
@@ -93,6 +93,7 @@ struct ScenarioState {
 struct ResultsWriter::Impl {
   fs::path final_path;
   fs::path partial;
+  ResultsWriterOptions options;
   // Declared first so it is destroyed last: every object of the file must be
   // closed before the file itself (the file is opened with close degree "semi").
   hdf5::File file;
@@ -124,8 +125,14 @@ struct ResultsWriter::Impl {
   }
 };
 
-ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetadata& metadata)
+ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetadata& metadata,
+                             const ResultsWriterOptions& options)
     : impl_(std::make_unique<Impl>()) {
+  if (options.deflate_level < 0 || options.deflate_level > 9) {
+    throw core::InputError(fmt::format("the deflate level of a results file must be 0-9, not {}",
+                                       options.deflate_level));
+  }
+  impl_->options = options;
   impl_->final_path = std::move(final_path);
   impl_->partial = partial_path_of(impl_->final_path);
   const fs::path& target = impl_->final_path;
@@ -235,11 +242,13 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   hdf5::DatasetOptions outcome_options;
   outcome_options.chunk = hdf5::make_chunk_1d(state.paths);
   outcome_options.fill_nan = true;  // a path never written reads as NaN
+  outcome_options.deflate_level = impl_->options.deflate_level;
+  const bool parallel = impl_->options.parallel_compression;
   for (const auto& metric : layout.outcomes) {
     hdf5::Dataset dataset = state.outcomes_group.create_dataset(
         metric.name, hdf5::ElementType::float64, {state.paths}, outcome_options);
     write_metric_attributes(dataset, metric);
-    state.outcomes.push_back(std::move(dataset));
+    state.outcomes.emplace_back(std::move(dataset), parallel);
   }
 
   state.series_group = state.group.create_group("series");
@@ -252,14 +261,15 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   hdf5::DatasetOptions series_options;
   series_options.chunk = hdf5::make_chunk_rows(state.paths, state.samples);
   series_options.fill_nan = true;
-  // Room for a few partly written chunks per dataset when blocks of paths
-  // arrive out of order (a chunk is at most ~512 KiB).
+  series_options.deflate_level = impl_->options.deflate_level;
+  // Room for partly written chunks when HDF5 merges writes (parallel_compression
+  // off, or rows rewritten after their chunk was stored; a chunk is <= 128 KiB).
   series_options.chunk_cache_bytes = 4 * 1024 * 1024;
   for (const auto& metric : layout.series) {
     hdf5::Dataset dataset = state.series_group.create_dataset(
         metric.name, hdf5::ElementType::float64, {state.paths, state.samples}, series_options);
     write_metric_attributes(dataset, metric);
-    state.series.push_back(std::move(dataset));
+    state.series.emplace_back(std::move(dataset), parallel);
   }
   impl_->open.emplace(scenario, std::move(state));
 }
@@ -292,6 +302,9 @@ void ResultsWriter::write_series(std::size_t scenario, std::size_t metric,
 
 void ResultsWriter::finish_scenario(std::size_t scenario) {
   ScenarioState& state = impl_->state(scenario, "finish_scenario");
+  // Chunks still partly written (rows never written stay NaN) go to the file.
+  for (auto& writer : state.outcomes) writer.flush();
+  for (auto& writer : state.series) writer.flush();
   const std::vector<std::string>& columns = summary_column_names();
   std::vector<std::string> names;
   std::vector<std::vector<double>> table(columns.size());
@@ -299,7 +312,8 @@ void ResultsWriter::finish_scenario(std::size_t scenario) {
     const MetricInfo& metric = state.outcome_info[m];
     SummaryStatistics statistics;
     {
-      const std::vector<double> values = state.outcomes[m].read_doubles();  // one column at a time
+      const std::vector<double> values =
+          state.outcomes[m].dataset().read_doubles();  // one column at a time
       for (std::size_t path = 0; path < values.size(); ++path) {
         if (!std::isfinite(values[path])) {
           throw core::InvariantViolation(fmt::format(
@@ -323,8 +337,8 @@ void ResultsWriter::finish_scenario(std::size_t scenario) {
     }
   }
   // Close everything of this scenario now, checking for errors.
-  for (auto& dataset : state.outcomes) dataset.close();
-  for (auto& dataset : state.series) dataset.close();
+  for (auto& writer : state.outcomes) writer.close();
+  for (auto& writer : state.series) writer.close();
   state.outcomes_group.close();
   state.series_group.close();
   state.group.close();

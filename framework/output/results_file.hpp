@@ -65,11 +65,27 @@ struct ScenarioLayout {
   std::uint64_t paths = 0;
 };
 
+// How the writer stores outcome and series datasets. The defaults are what
+// `defisim run` uses; neither option changes what a reader reads back.
+struct ResultsWriterOptions {
+  // Deflate (gzip) level of outcome and series datasets, 0-9 (always after the
+  // shuffle filter). 1 keeps most of the size gain of higher levels at a
+  // fraction of the time; higher levels make smaller files, slower.
+  int deflate_level = 1;
+  // true: whole chunks are shuffled and deflated by the writer itself, several
+  // at once on oneTBB's threads, and stored with H5Dwrite_chunk (see
+  // hdf5::RowWriter). false: HDF5 filters every chunk inside H5Dwrite, on the
+  // calling thread. The stored chunks are identical either way.
+  bool parallel_compression = true;
+};
+
 class ResultsWriter {
  public:
   // Creates `final_path` + ".partial". Throws core::IoError if final_path
-  // exists and !overwrite, or if the file cannot be created.
-  ResultsWriter(std::filesystem::path final_path, bool overwrite, const RunMetadata& metadata);
+  // exists and !overwrite, or if the file cannot be created, and
+  // core::InputError if options.deflate_level is not 0-9.
+  ResultsWriter(std::filesystem::path final_path, bool overwrite, const RunMetadata& metadata,
+                const ResultsWriterOptions& options = {});
   ~ResultsWriter();  // removes the partial file unless committed
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
@@ -77,6 +93,14 @@ class ResultsWriter {
   // Creates /scenarios/<index>/ and its datasets (chunked, compressed).
   void begin_scenario(std::size_t scenario, const ScenarioLayout& layout);
   // Rows [first_path, first_path + values.size()) of outcomes/<metric>.
+  //
+  // Rows may come in any order and any block size, but writing them in order
+  // in blocks of a power-of-two number of paths (the engine's default 512)
+  // fills whole series chunks in every call, which are then compressed in
+  // parallel. Rows of a chunk not yet complete are held in memory until it
+  // is (or until finish_scenario), so they are not in the partial file yet.
+  // Both calls may use oneTBB (from whichever thread calls them); they call
+  // HDF5 only on the calling thread.
   void write_outcomes(std::size_t scenario, std::size_t metric, std::uint64_t first_path,
                       std::span<const double> values);
   // Rows [first_path, first_path + rows) of series/<metric>; values is
