@@ -11,11 +11,21 @@ using core::Receipt;
 using core::RevertReason;
 using core::Transaction;
 
-void pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementContext& context,
+double gas_native_of(const Transaction& transaction, const SettlementContext& context) {
+  return static_cast<double>(transaction.gas_used) *
+         (context.base_gas_price_gwei + transaction.priority_fee_gwei) * core::native_per_gwei;
+}
+
+// Includes the transaction by charging its gas; false (and not included) if a
+// wallet-funded sender cannot pay it, whatever else is wrong with it.
+bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementContext& context,
              Receipt& receipt) {
-  const double gas_native = static_cast<double>(transaction.gas_used) *
-                            (context.base_gas_price_gwei + transaction.priority_fee_gwei) *
-                            core::native_per_gwei;
+  const double gas_native = gas_native_of(transaction, context);
+  if (transaction.funding == Funding::wallet &&
+      ledger.balance(transaction.sender, context.native_asset) < gas_native) {
+    receipt.revert_reason = RevertReason::insufficient_balance;
+    return false;
+  }
   receipt.gas_paid_native = gas_native;
   receipt.included = true;
   ledger.balance(context.builder_account, context.native_asset) += gas_native;
@@ -29,11 +39,7 @@ void pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementCon
     ledger.balance(transaction.sender, context.numeraire) -= gas_numeraire;
     receipt.venue_settlement -= gas_numeraire;
   }
-}
-
-double gas_native_of(const Transaction& transaction, const SettlementContext& context) {
-  return static_cast<double>(transaction.gas_used) *
-         (context.base_gas_price_gwei + transaction.priority_fee_gwei) * core::native_per_gwei;
+  return true;
 }
 
 // Can the wallet pay `amount` of `asset` and the gas?
@@ -57,7 +63,7 @@ void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& l
     receipt.revert_reason = RevertReason::insufficient_balance;
     return;  // invalid: not included, no gas
   }
-  pay_gas(transaction, ledger, context, receipt);
+  if (!pay_gas(transaction, ledger, context, receipt)) return;
   if (receipt.revert_reason != RevertReason::none) return;
 
   const markets::SwapResult result =
@@ -105,7 +111,7 @@ void execute_add_liquidity(const Transaction& transaction, markets::Cpmm& pool, 
       return;
     }
   }
-  pay_gas(transaction, ledger, context, receipt);
+  if (!pay_gas(transaction, ledger, context, receipt)) return;
   if (receipt.revert_reason != RevertReason::none) return;
   const double max_x = x_first ? transaction.amount_in : transaction.amount_other;
   const double max_y = x_first ? transaction.amount_other : transaction.amount_in;
@@ -132,7 +138,7 @@ void execute_remove_liquidity(const Transaction& transaction, markets::Cpmm& poo
     receipt.revert_reason = RevertReason::insufficient_balance;
     return;
   }
-  pay_gas(transaction, ledger, context, receipt);
+  if (!pay_gas(transaction, ledger, context, receipt)) return;
   if (receipt.revert_reason != RevertReason::none) return;
   const double min_x = x_first ? transaction.min_amount_out : transaction.min_amount_other;
   const double min_y = x_first ? transaction.min_amount_other : transaction.min_amount_out;
