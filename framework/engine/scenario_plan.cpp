@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "framework/core/errors.hpp"
+
 namespace defisim::engine {
 
 namespace {
@@ -57,6 +59,10 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
   for (const AgentSpec& agent : spec->agents) {
     auto series = agent.params->series_metrics();
     auto outcomes = agent.params->outcome_metrics();
+    if (series.size() > max_series_per_agent) {
+      throw core::InvariantViolation(fmt::format("agent '{}' ({}) declares {} series; at most {}", agent.id,
+                                                 agent.type, series.size(), max_series_per_agent));
+    }
     agent_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
     append(series_metrics, agent.id, std::move(series));
     append(outcome_metrics, agent.id, std::move(outcomes));

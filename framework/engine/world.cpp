@@ -239,12 +239,11 @@ void World::record(std::span<double> series, std::size_t sample) {
                        pool.reserve_y() * reference_prices_[pool.asset_y()];
   }
   // Agents write a small contiguous scratch row; scatter it to [metric][sample].
-  double scratch[64];
+  double scratch[max_series_per_agent];
   const agents::View& current = view();
   for (std::size_t a = 0; a < agents_.size(); ++a) {
     const MetricSlots& slots = plan_.agent_slots[a];
     if (slots.series_count == 0) continue;
-    if (slots.series_count > 64) throw core::InvariantViolation("an agent records more than 64 series");
     agents_[a]->record(current, std::span<double>(scratch, slots.series_count));
     for (std::size_t i = 0; i < slots.series_count; ++i) slot(slots.series_offset + i) = scratch[i];
   }
