@@ -25,38 +25,15 @@
 #include <string>
 #include <vector>
 
-#include "framework/engine/config_loader.hpp"
-#include "framework/engine/scenario_plan.hpp"
 #include "framework/engine/world.hpp"
 #include "markets/cpmm.hpp"
+#include "tests/support/simulation.hpp"
 
 namespace {
 
-using defisim::engine::ScenarioPlan;
 using defisim::engine::World;
 
-struct Sim {
-  defisim::engine::Experiment experiment;
-  std::unique_ptr<ScenarioPlan> plan;
-  explicit Sim(const std::string& yaml) : experiment(defisim::engine::load_experiment_text(yaml, "test.yaml")) {
-    plan = std::make_unique<ScenarioPlan>(experiment.scenarios.front().spec);
-  }
-  const defisim::engine::ScenarioSpec& spec() const { return *plan->spec; }
-  std::size_t outcome(const std::string& name) const {
-    for (std::size_t i = 0; i < plan->outcome_metrics.size(); ++i) {
-      if (plan->outcome_metrics[i].name == name) return i;
-    }
-    FAIL("no outcome metric " << name);
-    return 0;
-  }
-  std::vector<double> run_outcomes(std::uint64_t path) const {
-    World world(*plan, path);
-    std::vector<double> series(plan->series_values_per_path());
-    std::vector<double> outcomes(plan->outcome_metrics.size());
-    world.run(series, outcomes);
-    return outcomes;
-  }
-};
+using defisim::test_support::Sim;
 
 const defisim::markets::Cpmm& pool_of(const World& world) { return std::get<defisim::markets::Cpmm>(world.markets()[0]); }
 

@@ -7,23 +7,15 @@
 // error locations, repeated keys, null required keys, malformed --set indices.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <random>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "framework/core/errors.hpp"
 #include "framework/engine/config_loader.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -31,87 +23,9 @@ namespace fs = std::filesystem;
 using defisim::core::ConfigError;
 using defisim::core::InputError;
 
-// ------------------------------------------------------------ scratch space
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device device;
-    path = fs::temp_directory_path() / ("defisim_bad_configs_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter++) + "_" + std::to_string(device()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path file = path / name;
-    std::ofstream stream(file, std::ios::binary);
-    stream << text;
-    REQUIRE(stream.good());
-    return file.string();
-  }
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << stream.rdbuf();
-  return buffer.str();
-}
-
-// ------------------------------------------------------------ the binary
-
-struct ProcessResult {
-  bool exited = false;
-  int exit_code = -1;  // WEXITSTATUS when exited
-  int signal = 0;      // WTERMSIG when killed by a signal
-  std::string out;
-  std::string err;
-};
-
-// Runs DEFISIM_BINARY with `args` in `cwd`; stdout and stderr are captured
-// through files next to it.
-ProcessResult run_defisim(const std::vector<std::string>& args, const fs::path& cwd) {
-  const fs::path out_file = cwd / "defisim.stdout";
-  const fs::path err_file = cwd / "defisim.stderr";
-  std::vector<std::string> storage{DEFISIM_BINARY};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) ::_exit(126);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    REQUIRE(errno == EINTR);
-  }
-  ProcessResult result;
-  result.exited = WIFEXITED(status);
-  if (result.exited) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.out = read_file(out_file);
-  result.err = read_file(err_file);
-  std::error_code ignored;
-  fs::remove(out_file, ignored);
-  fs::remove(err_file, ignored);
-  return result;
-}
+using defisim::test_support::ProcessResult;
+using defisim::test_support::run_defisim;
+using defisim::test_support::TempDir;
 
 // ------------------------------------------------------------ the cases
 

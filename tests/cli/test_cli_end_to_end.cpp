@@ -3,28 +3,24 @@
 // (tens of paths, hundreds of blocks) so the whole file takes a few seconds.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "framework/core/build_info.hpp"
 #include "framework/output/results_file.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -33,101 +29,12 @@ using Catch::Matchers::Contains;
 
 const std::string quickstart = std::string(DEFISIM_SOURCE_DIR) + "/configs/quickstart.yaml";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device device;
-    path = fs::temp_directory_path() / ("defisim_cli_e2e_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter++) + "_" + std::to_string(device()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream stream(path / name, std::ios::binary);
-    stream << text;
-    REQUIRE(stream.good());
-    return file(name);
-  }
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << stream.rdbuf();
-  return buffer.str();
-}
-
-struct ProcessResult {
-  bool exited = false;
-  int exit_code = -1;  // WEXITSTATUS when exited
-  int signal = 0;      // WTERMSIG when killed by a signal
-  std::string out;
-  std::string err;
-};
-
-// Starts DEFISIM_BINARY with `args` in `cwd`, stdout/stderr to files there.
-pid_t start_defisim(const std::vector<std::string>& args, const fs::path& cwd) {
-  std::vector<std::string> storage{DEFISIM_BINARY};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : storage) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const std::string out_file = (cwd / "defisim.stdout").string();
-  const std::string err_file = (cwd / "defisim.stderr").string();
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) ::_exit(126);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// Waits for `pid` (killing it after `timeout`: a hung binary fails the test
-// instead of hanging ctest) and collects its output.
-ProcessResult finish_defisim(pid_t pid, const fs::path& cwd,
-                             std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  for (;;) {
-    const pid_t done = ::waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    REQUIRE((done == 0 || errno == EINTR));
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL("defisim did not finish within " << timeout.count() << " s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ProcessResult result;
-  result.exited = WIFEXITED(status);
-  if (result.exited) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  result.out = read_file(cwd / "defisim.stdout");
-  result.err = read_file(cwd / "defisim.stderr");
-  std::error_code ignored;
-  fs::remove(cwd / "defisim.stdout", ignored);
-  fs::remove(cwd / "defisim.stderr", ignored);
-  return result;
-}
-
-ProcessResult run_defisim(const std::vector<std::string>& args, const fs::path& cwd) {
-  return finish_defisim(start_defisim(args, cwd), cwd);
-}
+using defisim::test_support::finish_defisim;
+using defisim::test_support::ProcessResult;
+using defisim::test_support::read_file;
+using defisim::test_support::run_defisim;
+using defisim::test_support::start_defisim;
+using defisim::test_support::TempDir;
 
 // A small run of the quickstart into dir/name; checks it succeeded.
 std::string small_run(const TempDir& dir, const std::string& name, const std::vector<std::string>& extra = {}) {

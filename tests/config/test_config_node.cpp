@@ -4,21 +4,17 @@
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "framework/config/node.hpp"
 #include "framework/core/errors.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -70,25 +66,7 @@ constexpr KeySpec experiment_keys[] = {
     {"antithetic", "boolean", "false", "pair paths"},
 };
 
-// A unique scratch directory, removed at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::random_device device;
-    path = std::filesystem::temp_directory_path() /
-           ("defisim_test_config_node_" + std::to_string(::getpid()) + "_" + std::to_string(device()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string write(const std::string& name, const std::string& text) const {
-    const auto file = path / name;
-    std::ofstream(file) << text;
-    return file.string();
-  }
-};
+using defisim::test_support::TempDir;
 
 }  // namespace
 

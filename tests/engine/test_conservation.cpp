@@ -18,14 +18,12 @@
 #include <vector>
 
 #include "framework/core/errors.hpp"
-#include "framework/engine/config_loader.hpp"
-#include "framework/engine/scenario_plan.hpp"
 #include "framework/engine/world.hpp"
 #include "markets/cpmm.hpp"
+#include "tests/support/simulation.hpp"
 
 namespace {
 
-using defisim::engine::ScenarioPlan;
 using defisim::engine::World;
 
 // Conservation tolerance, relative to an asset's gross holdings. A path of a
@@ -40,22 +38,7 @@ constexpr double conservation_tolerance = 1e-9;
 // held += minted in the ledger): 1e-12 relative is generous.
 constexpr double share_tolerance = 1e-12;
 
-struct Sim {
-  defisim::engine::Experiment experiment;
-  std::unique_ptr<ScenarioPlan> plan;
-
-  explicit Sim(const std::string& yaml) : experiment(defisim::engine::load_experiment_text(yaml, "test.yaml")) {
-    plan = std::make_unique<ScenarioPlan>(experiment.scenarios.front().spec);
-  }
-  const defisim::engine::ScenarioSpec& spec() const { return *plan->spec; }
-  std::size_t outcome(const std::string& name) const {
-    for (std::size_t i = 0; i < plan->outcome_metrics.size(); ++i) {
-      if (plan->outcome_metrics[i].name == name) return i;
-    }
-    FAIL("no outcome metric " << name);
-    return 0;
-  }
-};
+using defisim::test_support::Sim;
 
 // Shares of market m held by all accounts vs the pool's total.
 void check_shares(const World& world, std::size_t market) {

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "framework/engine/runner.hpp"
 #include "framework/engine/scenario_plan.hpp"
 #include "framework/output/results_file.hpp"
+#include "tests/support/bits.hpp"
 
 namespace {
 
@@ -84,10 +84,7 @@ void run(const defisim::engine::Experiment& experiment, const fs::path& output, 
   defisim::engine::run_experiment(experiment, options);
 }
 
-// Bitwise equality (NaN-safe, distinguishes -0 from +0).
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
-}
+using defisim::test_support::same_bits;
 
 // Names of every outcome and series metric of every scenario, from the plan
 // the runner itself uses for the layout.

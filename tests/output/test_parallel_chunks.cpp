@@ -6,12 +6,9 @@
 // fill value) and rows rewritten after their chunk was stored.
 #include <catch2/catch.hpp>
 #include <tbb/global_control.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -23,41 +20,16 @@
 #include "framework/core/errors.hpp"
 #include "framework/output/hdf5.hpp"
 #include "framework/output/results_file.hpp"
+#include "tests/support/bits.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace defisim::output;
 
 namespace {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    static std::atomic<int> counter{0};
-    const auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("defisim_test_chunks_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++) + "_" + std::to_string(ticks));
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::bit_cast<std::uint64_t>(a[i]) != std::bit_cast<std::uint64_t>(b[i])) return false;
-  }
-  return true;
-}
+using defisim::test_support::same_bits;
+using defisim::test_support::TempDir;
 
 // Irregular values with some structure (so deflate has work to do), and a
 // different value for each rewrite `pass`.
@@ -224,9 +196,9 @@ TEST_CASE("hdf5 layer: chunks filtered by RowWriter are the chunks HDF5 stores",
 
     for (const auto& [pattern, writes] : patterns) {
       INFO(test.name << ": " << pattern);
-      ScratchDir dir;
-      const fs::path direct_path = dir.path() / "direct.h5";
-      const fs::path plain_path = dir.path() / "plain.h5";
+      TempDir dir;
+      const fs::path direct_path = dir.path / "direct.h5";
+      const fs::path plain_path = dir.path / "plain.h5";
       for (const bool direct : {true, false}) {
         hdf5::File file = hdf5::File::create(direct ? direct_path : plain_path);
         hdf5::RowWriter writer(file.root().create_dataset("d", hdf5::ElementType::float64,
@@ -259,8 +231,8 @@ TEST_CASE("hdf5 layer: chunks filtered by RowWriter are the chunks HDF5 stores",
 }
 
 TEST_CASE("hdf5 layer: RowWriter falls back to H5Dwrite where it cannot filter chunks", "[output][hdf5][chunks]") {
-  ScratchDir dir;
-  hdf5::File file = hdf5::File::create(dir.path() / "fallback.h5");
+  TempDir dir;
+  hdf5::File file = hdf5::File::create(dir.path / "fallback.h5");
   const hdf5::Group root = file.root();
   // Contiguous: no chunks to write.
   hdf5::RowWriter contiguous(root.create_dataset("contiguous", hdf5::ElementType::float64, {4, 2}, {}));
@@ -371,9 +343,9 @@ TEST_CASE("results file: parallel chunk compression stores what HDF5 stores", "[
   };
   for (const Pattern& pattern : patterns) {
     INFO(pattern.name);
-    ScratchDir dir;
-    const fs::path parallel_path = dir.path() / "parallel.h5";
-    const fs::path plain_path = dir.path() / "plain.h5";
+    TempDir dir;
+    const fs::path parallel_path = dir.path / "parallel.h5";
+    const fs::path plain_path = dir.path / "plain.h5";
     ResultsWriterOptions options;
     {
       // Several TBB threads even on a one-core machine.
@@ -450,8 +422,8 @@ TEST_CASE("results file: parallel chunk compression stores what HDF5 stores", "[
 }
 
 TEST_CASE("results file: the deflate level is a writer option", "[output][results][chunks]") {
-  ScratchDir dir;
-  const fs::path path = dir.path() / "level.h5";
+  TempDir dir;
+  const fs::path path = dir.path / "level.h5";
   ResultsWriterOptions options;
   options.deflate_level = 6;
   write_run(path, options, 40, 3, blocks(40, 16), 0, 0);
@@ -475,8 +447,8 @@ TEST_CASE("results file: the deflate level is a writer option", "[output][result
 
   for (const int bad : {-1, 10}) {
     options.deflate_level = bad;
-    CHECK_THROWS_AS(ResultsWriter(dir.path() / "bad.h5", false, chunk_metadata(1), options),
+    CHECK_THROWS_AS(ResultsWriter(dir.path / "bad.h5", false, chunk_metadata(1), options),
                     defisim::core::InputError);
   }
-  CHECK_FALSE(fs::exists(dir.path() / "bad.h5.partial"));
+  CHECK_FALSE(fs::exists(dir.path / "bad.h5.partial"));
 }

@@ -2,12 +2,8 @@
 // convention; overwrite protection; the reader's validation.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <array>
-#include <atomic>
 #include <bit>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,6 +15,8 @@
 #include "framework/output/hdf5.hpp"
 #include "framework/output/results_file.hpp"
 #include "framework/output/summary.hpp"
+#include "tests/support/bits.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace defisim::output;
@@ -28,28 +26,9 @@ using defisim::core::IoError;
 
 namespace {
 
-// A fresh directory under the system temp directory, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = fs::temp_directory_path() /
-            ("defisim_test_output_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter++) + "_" + std::to_string(ticks));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using defisim::test_support::read_file;
+using defisim::test_support::same_bits;
+using defisim::test_support::TempDir;
 
 RunMetadata test_metadata(std::uint64_t paths) {
   RunMetadata m;
@@ -106,14 +85,6 @@ double series_value(std::size_t scenario, std::size_t metric, std::uint64_t path
                       7.0;
 }
 
-bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::bit_cast<std::uint64_t>(a[i]) != std::bit_cast<std::uint64_t>(b[i])) return false;
-  }
-  return true;
-}
-
 // Writes a complete scenario in blocks of `block` paths.
 void write_scenario(ResultsWriter& writer, std::size_t scenario, const ScenarioLayout& layout,
                     std::uint64_t block) {
@@ -139,16 +110,11 @@ void write_scenario(ResultsWriter& writer, std::size_t scenario, const ScenarioL
   writer.finish_scenario(scenario);
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 TEST_CASE("a results file with two scenarios round-trips bit for bit", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "sub" / "dir" / "run.h5";  // parents are created
+  const fs::path path = dir.path / "sub" / "dir" / "run.h5";  // parents are created
   const std::uint64_t paths = 1000;
   const std::size_t samples = 300;  // several row chunks per series
   const std::array<std::string, 2> fees = {"0.003", "0.01"};
@@ -226,7 +192,7 @@ TEST_CASE("a results file with two scenarios round-trips bit for bit", "[output]
 
 TEST_CASE("the file layout matches the documented format", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "layout.h5";
+  const fs::path path = dir.path / "layout.h5";
   {
     ResultsWriter writer(path, false, test_metadata(10));
     write_scenario(writer, 0, test_layout(10, 4, "0.003"), 3);
@@ -279,7 +245,7 @@ TEST_CASE("the file layout matches the documented format", "[output][results]") 
 
 TEST_CASE("a writer destroyed without commit leaves nothing behind", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "abandoned.h5";
+  const fs::path path = dir.path / "abandoned.h5";
   fs::path partial;
   {
     ResultsWriter writer(path, false, test_metadata(5));
@@ -296,7 +262,7 @@ TEST_CASE("a writer destroyed without commit leaves nothing behind", "[output][r
 TEST_CASE("an existing results file is not overwritten without overwrite=true",
           "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "existing.h5";
+  const fs::path path = dir.path / "existing.h5";
   {
     std::ofstream(path) << "precious";
   }
@@ -308,14 +274,14 @@ TEST_CASE("an existing results file is not overwritten without overwrite=true",
                                  Catch::Contains("use --force") &&
                                  Catch::Contains(path.string()));
   }
-  CHECK(read_text(path) == "precious");
+  CHECK(read_file(path) == "precious");
   CHECK_FALSE(fs::exists(path.string() + ".partial"));
 
   // With overwrite the old file survives until commit() replaces it.
   {
     ResultsWriter writer(path, true, test_metadata(3));
     write_scenario(writer, 0, test_layout(3, 1, "0.003"), 3);
-    CHECK(read_text(path) == "precious");
+    CHECK(read_file(path) == "precious");
     writer.commit(test_run_info());
   }
   const ResultsReader reader(path);
@@ -324,7 +290,7 @@ TEST_CASE("an existing results file is not overwritten without overwrite=true",
 
 TEST_CASE("a stale partial file is replaced", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "stale.h5";
+  const fs::path path = dir.path / "stale.h5";
   {
     std::ofstream(path.string() + ".partial") << "left over from a crash";
   }
@@ -339,7 +305,7 @@ TEST_CASE("a stale partial file is replaced", "[output][results]") {
 
 TEST_CASE("writer misuse is an invariant violation", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "misuse.h5";
+  const fs::path path = dir.path / "misuse.h5";
   ResultsWriter writer(path, false, test_metadata(4));
   const std::vector<double> four = {1, 2, 3, 4};
   CHECK_THROWS_AS(writer.write_outcomes(0, 0, 0, four), InvariantViolation);  // not begun
@@ -356,7 +322,7 @@ TEST_CASE("writer misuse is an invariant violation", "[output][results]") {
 
 TEST_CASE("metric names that cannot be HDF5 names are input errors", "[output][results]") {
   TempDir dir;
-  ResultsWriter writer(dir.path() / "names.h5", false, test_metadata(1));
+  ResultsWriter writer(dir.path / "names.h5", false, test_metadata(1));
   ScenarioLayout layout = test_layout(1, 1, "0.003");
   layout.outcomes[0].name = "lp/pnl";
   CHECK_THROWS_AS(writer.begin_scenario(0, layout), InputError);
@@ -370,7 +336,7 @@ TEST_CASE("metric names that cannot be HDF5 names are input errors", "[output][r
 
 TEST_CASE("a scenario with no paths gets NaN statistics", "[output][results]") {
   TempDir dir;
-  const fs::path path = dir.path() / "empty.h5";
+  const fs::path path = dir.path / "empty.h5";
   {
     ResultsWriter writer(path, false, test_metadata(0));
     ScenarioLayout layout = test_layout(0, 0, "0.003");
@@ -391,13 +357,13 @@ TEST_CASE("a scenario with no paths gets NaN statistics", "[output][results]") {
 TEST_CASE("the reader rejects files that are not defisim results", "[output][results]") {
   TempDir dir;
 
-  CHECK_THROWS_AS(ResultsReader(dir.path() / "missing.h5"), IoError);
+  CHECK_THROWS_AS(ResultsReader(dir.path / "missing.h5"), IoError);
 
-  const fs::path text = dir.path() / "text.h5";
+  const fs::path text = dir.path / "text.h5";
   std::ofstream(text) << "not hdf5 at all\n";
   CHECK_THROWS_AS(ResultsReader(text), InputError);
 
-  const fs::path other = dir.path() / "other.h5";
+  const fs::path other = dir.path / "other.h5";
   {
     hdf5::File file = hdf5::File::create(other);
     file.root().write_string_attribute("filetype", "something-else");
@@ -409,11 +375,11 @@ TEST_CASE("the reader rejects files that are not defisim results", "[output][res
     CHECK_THAT(error.what(), Catch::Contains("not a defisim results file"));
   }
 
-  const fs::path bare = dir.path() / "bare.h5";
+  const fs::path bare = dir.path / "bare.h5";
   { hdf5::File file = hdf5::File::create(bare); }
   CHECK_THROWS_AS(ResultsReader(bare), InputError);
 
-  const fs::path future = dir.path() / "future.h5";
+  const fs::path future = dir.path / "future.h5";
   {
     hdf5::File file = hdf5::File::create(future);
     const hdf5::Group root = file.root();
@@ -482,7 +448,7 @@ TEST_CASE("the summary table is readable and can be filtered", "[output][results
 
 TEST_CASE("hdf5 layer: extendible chunked datasets and errors", "[output][hdf5]") {
   TempDir dir;
-  const fs::path path = dir.path() / "layer.h5";
+  const fs::path path = dir.path / "layer.h5";
   {
     hdf5::File file = hdf5::File::create(path);
     const hdf5::Group root = file.root();
