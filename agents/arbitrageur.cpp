@@ -70,23 +70,11 @@ void Arbitrageur::act(const View& view, TransactionSink& sink) {
     const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
     const double price_x = view.reference_prices[pool.asset_x()];
     const double price_y = view.reference_prices[pool.asset_y()];
-    // Most blocks no trade pays for its gas: decide that with one well-predicted
-    // branch, without the closed form. With value_x = p_x x, value_y = p_y y:
-    // buying x pays only if d_buy = gamma value_x - value_y > 0 (the fee band),
-    // and then its optimal profit (sqrt(gamma value_x) - sqrt(value_y))^2 / gamma
-    // = d_buy^2 / (gamma (sqrt(gamma value_x) + sqrt(value_y))^2) is at most
-    // d_buy^2 / (4 gamma value_y); selling x likewise with
-    // d_sell = gamma value_y - value_x. An upper bound: it never skips a trade
-    // that pays. (Bitwise & and | keep the two tests branch-free.)
-    const double gamma = 1.0 - pool.fee();
-    const double value_x = price_x * pool.reserve_x();
-    const double value_y = price_y * pool.reserve_y();
-    const double threshold = 4.0 * gamma * (gas_cost + params_.min_profit);
-    const double buy_gap = gamma * value_x - value_y;
-    const double sell_gap = gamma * value_y - value_x;
-    const bool buy_may_pay = (buy_gap > 0.0) & (buy_gap * buy_gap > threshold * value_y);
-    const bool sell_may_pay = (sell_gap > 0.0) & (sell_gap * sell_gap > threshold * value_x);
-    if (!(buy_may_pay | sell_may_pay)) continue;
+    // Most blocks no trade pays for its gas: one well-predicted branch says so.
+    if (!markets::arbitrage_may_exceed(pool.reserve_x(), pool.reserve_y(), pool.fee(), price_x, price_y,
+                                       gas_cost + params_.min_profit)) {
+      continue;
+    }
     const markets::ArbitrageTrade trade =
         markets::optimal_arbitrage(pool.reserve_x(), pool.reserve_y(), pool.fee(), price_x / price_y);
     if (!trade.profitable || trade.profit_in_y * price_y <= gas_cost + params_.min_profit) continue;

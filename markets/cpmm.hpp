@@ -106,4 +106,26 @@ struct ArbitrageTrade {
 ArbitrageTrade optimal_arbitrage(double reserve_x, double reserve_y, double fee,
                                  double reference_price);
 
+// A cheap test that no arbitrage can earn more than `threshold` (in
+// numeraire), for searchers that must decide every block: false means the
+// optimal profit is certainly <= threshold. With value_x = p_x x and
+// value_y = p_y y, buying x pays only if d = gamma value_x - value_y > 0, and
+// its optimal profit (sqrt(gamma value_x) - sqrt(value_y))^2 / gamma
+// = d^2 / (gamma (sqrt(gamma value_x) + sqrt(value_y))^2) <= d^2 / (4 gamma value_y);
+// selling x likewise with d = gamma value_y - value_x. An upper bound, so it
+// never rules out a trade that pays. Branch-free (bitwise & and |) and without
+// sqrt, so the common "nothing to do" block costs a few multiplications.
+inline bool arbitrage_may_exceed(double reserve_x, double reserve_y, double fee, double price_x,
+                                 double price_y, double threshold) {
+  const double gamma = 1.0 - fee;
+  const double value_x = price_x * reserve_x;
+  const double value_y = price_y * reserve_y;
+  const double bound_factor = 4.0 * gamma * threshold;
+  const double buy_gap = gamma * value_x - value_y;
+  const double sell_gap = gamma * value_y - value_x;
+  const bool buy_may_pay = (buy_gap > 0.0) & (buy_gap * buy_gap > bound_factor * value_y);
+  const bool sell_may_pay = (sell_gap > 0.0) & (sell_gap * sell_gap > bound_factor * value_x);
+  return buy_may_pay | sell_may_pay;
+}
+
 }  // namespace defisim::markets

@@ -747,3 +747,41 @@ TEST_CASE("cpmm: optimal_arbitrage property test over random pools, prices and f
   }
   CHECK(profitable_cases > 1000);  // most draws lie outside the band
 }
+
+// arbitrage_may_exceed is an upper-bound filter: it must never say "no" when
+// the closed-form profit (Milionis et al. 2022's optimal CEX-DEX trade,
+// derived in markets/README.md) exceeds the threshold, and it must say "no"
+// inside the fee band. Checked against an independent long-double evaluation
+// of (sqrt(gamma value_x) - sqrt(value_y))^2 / gamma on random pools.
+TEST_CASE("cpmm: arbitrage_may_exceed never rules out a trade that pays") {
+  std::mt19937_64 random(20261125);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  int profitable = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    const double x = 10.0 + 1000.0 * unit(random);
+    const double y = x * (1000.0 + 3000.0 * unit(random));
+    const double fee = 0.01 * unit(random);
+    const double price_y = 1.0;
+    const double price_x = (y / x) * (1.0 + 0.05 * (unit(random) - 0.5));
+    const double threshold = 50.0 * unit(random);
+    const long double gamma = 1.0L - fee;
+    const long double value_x = static_cast<long double>(price_x) * x;
+    const long double value_y = static_cast<long double>(price_y) * y;
+    long double profit = 0.0L;
+    if (gamma * value_x > value_y) {
+      const long double root_gap = std::sqrt(gamma * value_x) - std::sqrt(value_y);
+      profit = root_gap * root_gap / gamma;
+    } else if (gamma * value_y > value_x) {
+      const long double root_gap = std::sqrt(gamma * value_y) - std::sqrt(value_x);
+      profit = root_gap * root_gap / gamma;
+    }
+    const bool may = defisim::markets::arbitrage_may_exceed(x, y, fee, price_x, price_y, threshold);
+    // Relative 1e-9 margin: the bound and the reference differ only by rounding near equality.
+    if (profit > threshold * (1.0L + 1e-9L)) {
+      ++profitable;
+      CHECK(may);
+    }
+    if (!(gamma * value_x > value_y) && !(gamma * value_y > value_x)) CHECK_FALSE(may);
+  }
+  CHECK(profitable > 1000);  // the check is not vacuous
+}
