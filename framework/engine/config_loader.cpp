@@ -585,7 +585,12 @@ Experiment load(const std::string& text, const std::string& source_name, const s
     Scenario scenario;
     scenario.index = k;
     for (const auto& [key, value] : sweep_points[k]) {
-      const std::string origin = fmt::format("sweep scenario {} ({}={})", k, key, emit(value));
+      // Name the scenario, and where in the file the swept value is written.
+      const YAML::Mark mark = value.Mark();
+      const std::string origin =
+          mark.line >= 0 ? fmt::format("sweep scenario {} ({}={}, {}:{}:{})", k, key, emit(value), source_name,
+                                       mark.line + 1, mark.column + 1)
+                         : fmt::format("sweep scenario {} ({}={})", k, key, emit(value));
       config::apply_override(scenario_root, key, value, origin);
       scenario_origins_value.overrides[key] = origin;
       scenario.parameters.emplace_back(key, emit(value));

@@ -222,10 +222,12 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
         .at = "-1"}},
       {"sweep of an unknown key",
        {.yaml = base_config + "sweep:\n  grid:\n    markets.pool.fees: [0.001, 0.003]\n", .key = "markets.pool.fees",
-        .phrase = "unknown key; did you mean 'fee'?", .origin = "sweep scenario 0 (markets.pool.fees=0.001)"}},
+        .phrase = "unknown key; did you mean 'fee'?", .at = "0.001, 0.003]",
+        .origin = "sweep scenario 0 (markets.pool.fees=0.001, {at})"}},
       {"sweep of an unknown section",
        {.yaml = base_config + "sweep:\n  list:\n    - {nope.fee: 0.001}\n", .key = "nope.fee",
-        .phrase = "no key 'nope' under '<root>' to override", .origin = "sweep scenario 0 (nope.fee=0.001)"}},
+        .phrase = "no key 'nope' under '<root>' to override", .at = "0.001}",
+        .origin = "sweep scenario 0 (nope.fee=0.001, {at})"}},
       {"sweep of an experiment setting",
        {.yaml = base_config + "sweep:\n  grid:\n    experiment.paths: [2, 4]\n", .key = "sweep.grid.experiment.paths",
         .phrase = "experiment settings cannot be swept", .at = "[2, 4]"}},
@@ -252,8 +254,19 @@ const BadConfig& find_case(const std::string& name) {
   throw std::logic_error("unreachable");
 }
 
+// The origin with "{at}" replaced by where `.at` is in the file: a swept value's
+// error names its scenario and the value's file:line:column.
+std::string expected_origin(const BadConfig& bad, const std::string& path) {
+  const std::string placeholder = "{at}";
+  const std::size_t at = bad.origin.find(placeholder);
+  if (at == std::string::npos) return bad.origin;
+  const auto [line, column] = expected_line_column(bad);
+  return bad.origin.substr(0, at) + path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         bad.origin.substr(at + placeholder.size());
+}
+
 std::string expected_location_prefix(const BadConfig& bad, const std::string& path) {
-  if (!bad.origin.empty()) return bad.origin;
+  if (!bad.origin.empty()) return expected_origin(bad, path);
   const auto [line, column] = expected_line_column(bad);
   return path + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
@@ -288,7 +301,7 @@ void check_rejected(const BadConfig& bad, bool check_line_column) {
         CHECK(error.location().column == column);
       }
     } else {
-      CHECK(error.location().file == bad.origin);
+      CHECK(error.location().file == expected_origin(bad, path));
       CHECK(error.location().line == 0);
     }
   } catch (const std::exception& error) {
@@ -306,7 +319,7 @@ void check_rejected(const BadConfig& bad, bool check_line_column) {
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.err, Catch::Matchers::Contains("'" + bad.key + "'"));
   CHECK_THAT(result.err, Catch::Matchers::Contains(bad.phrase));
-  CHECK_THAT(result.err, Catch::Matchers::StartsWith(bad.origin.empty() ? path + ":" : bad.origin + ": error: "));
+  CHECK_THAT(result.err, Catch::Matchers::StartsWith(bad.origin.empty() ? path + ":" : expected_origin(bad, path) + ": error: "));
   if (!message.empty()) CHECK_THAT(result.err, Catch::Matchers::Contains(message));
   if (check_line_column) {
     CHECK_THAT(result.err, Catch::Matchers::StartsWith(expected_location_prefix(bad, path) + ": error: '" + bad.key + "'"));
