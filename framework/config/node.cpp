@@ -212,6 +212,17 @@ std::string ConfigNode::one_of(std::string value, std::span<const std::string_vi
                                         suggestion, join(choices)));
 }
 
+std::size_t resolve_name(const ConfigNode& where, const std::string& name, std::span<const std::string> names,
+                         std::string_view what) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it != names.end()) return static_cast<std::size_t>(it - names.begin());
+  const std::vector<std::string_view> candidates(names.begin(), names.end());
+  const std::string suggestion = nearest(name, candidates);
+  where.fail(fmt::format("unknown {} '{}'{}; known: {}", what, name,
+                         suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
+                         join(candidates)));
+}
+
 std::string element_path(const std::string& parent, const YAML::Node& element, std::size_t index) {
   if (element.IsMap()) {
     for (const char* naming_key : {"id", "type"}) {

@@ -103,6 +103,12 @@ std::string element_path(const std::string& parent, const YAML::Node& element, s
 std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string nearest(std::string_view word, std::span<const std::string_view> candidates);
 
+// The index of `name` in `names`, or fail at `where` with "unknown <what>
+// 'name' (did you mean '...'?); known: a, b, ...". `where` is the node to
+// blame: the name's own scalar, or the value of a map keyed by it.
+std::size_t resolve_name(const ConfigNode& where, const std::string& name, std::span<const std::string> names,
+                         std::string_view what);
+
 // Applies "a.b.c = value" to a YAML tree. Segments address map keys, list
 // elements by their id (or type) or by [index]. The value is parsed as YAML.
 // Throws ConfigError (key = the override's key) if the path does not exist up

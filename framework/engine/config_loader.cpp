@@ -114,9 +114,7 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 core::AssetIndex resolve_asset(const ConfigNode& node, const std::vector<std::string>& assets) {
-  agents::WorldNames names;
-  names.assets = assets;
-  return names.asset(node);
+  return static_cast<core::AssetIndex>(config::resolve_name(node, node.as_string(), assets, "asset"));
 }
 
 // A map asset -> number over exactly the risky assets (every one present unless
@@ -127,15 +125,7 @@ Eigen::VectorXd per_asset(const ConfigNode& node, const ScenarioSpec& spec, bool
   Eigen::VectorXd values = Eigen::VectorXd::Constant(static_cast<Eigen::Index>(spec.risky_assets.size()), fallback);
   std::vector<bool> seen(spec.risky_assets.size(), false);
   for (auto& [name, value] : node.entries()) {
-    const auto it = std::find(spec.assets.begin(), spec.assets.end(), name);
-    if (it == spec.assets.end()) {
-      std::vector<std::string_view> candidates(spec.assets.begin(), spec.assets.end());
-      const std::string suggestion = config::nearest(name, candidates);
-      value.fail(fmt::format("unknown asset '{}'{}; assets: {}", name,
-                             suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion),
-                             join_names(spec.assets)));
-    }
-    const auto asset_index = static_cast<core::AssetIndex>(it - spec.assets.begin());
+    const auto asset_index = static_cast<core::AssetIndex>(config::resolve_name(value, name, spec.assets, "asset"));
     if (asset_index == spec.numeraire) {
       value.fail(fmt::format("'{}' is the numeraire: its price is 1 by definition", name));
     }

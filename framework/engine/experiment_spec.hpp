@@ -53,8 +53,6 @@ struct ScenarioSpec {
   std::vector<std::string> market_ids;
   std::vector<markets::MarketParams> markets;
   std::vector<AgentSpec> agents;
-
-  std::uint64_t samples() const { return blocks / record_every + 1; }
 };
 
 struct Scenario {

@@ -42,13 +42,12 @@ bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementCon
   return true;
 }
 
-// Can the wallet pay `amount` of `asset` and the gas?
-bool wallet_can_pay(const Ledger& ledger, const Transaction& transaction, core::AssetIndex asset,
-                    double amount, const SettlementContext& context) {
-  const double gas = gas_native_of(transaction, context);
-  if (asset == context.native_asset) return ledger.balance(transaction.sender, asset) >= amount + gas;
-  return ledger.balance(transaction.sender, asset) >= amount &&
-         ledger.balance(transaction.sender, context.native_asset) >= gas;
+// Does the wallet hold `amount` of `asset`, plus the gas when `asset` is the
+// native asset? (pay_gas checks the gas itself for the other cases.)
+bool wallet_holds(const Ledger& ledger, const Transaction& transaction, core::AssetIndex asset, double amount,
+                  const SettlementContext& context) {
+  const double gas = asset == context.native_asset ? gas_native_of(transaction, context) : 0.0;
+  return ledger.balance(transaction.sender, asset) >= amount + gas;
 }
 
 void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& ledger,
@@ -59,7 +58,7 @@ void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& l
     receipt.revert_reason = RevertReason::invalid_amount;
   }
   if (transaction.funding == Funding::wallet && receipt.revert_reason == RevertReason::none &&
-      !wallet_can_pay(ledger, transaction, transaction.token_in, transaction.amount_in, context)) {
+      !wallet_holds(ledger, transaction, transaction.token_in, transaction.amount_in, context)) {
     receipt.revert_reason = RevertReason::insufficient_balance;
     return;  // invalid: not included, no gas
   }
@@ -99,17 +98,10 @@ void execute_add_liquidity(const Transaction& transaction, markets::Cpmm& pool, 
   } else if (!(transaction.amount_in > 0.0) || !(transaction.amount_other > 0.0) ||
              !std::isfinite(transaction.amount_in) || !std::isfinite(transaction.amount_other)) {
     receipt.revert_reason = RevertReason::invalid_amount;
-  } else {
-    const double gas = gas_native_of(transaction, context);
-    const double need_in = transaction.amount_in + (transaction.token_in == context.native_asset ? gas : 0.0);
-    const double need_other = transaction.amount_other + (other == context.native_asset ? gas : 0.0);
-    const bool gas_separate = transaction.token_in != context.native_asset && other != context.native_asset;
-    if (ledger.balance(transaction.sender, transaction.token_in) < need_in ||
-        ledger.balance(transaction.sender, other) < need_other ||
-        (gas_separate && ledger.balance(transaction.sender, context.native_asset) < gas)) {
-      receipt.revert_reason = RevertReason::insufficient_balance;
-      return;
-    }
+  } else if (!wallet_holds(ledger, transaction, transaction.token_in, transaction.amount_in, context) ||
+             !wallet_holds(ledger, transaction, other, transaction.amount_other, context)) {
+    receipt.revert_reason = RevertReason::insufficient_balance;
+    return;
   }
   if (!pay_gas(transaction, ledger, context, receipt)) return;
   if (receipt.revert_reason != RevertReason::none) return;
@@ -133,8 +125,7 @@ void execute_remove_liquidity(const Transaction& transaction, markets::Cpmm& poo
     receipt.revert_reason = RevertReason::invalid_token;
   } else if (!(transaction.amount_in > 0.0) || !std::isfinite(transaction.amount_in)) {
     receipt.revert_reason = RevertReason::invalid_amount;
-  } else if (ledger.shares(transaction.sender, transaction.market) < transaction.amount_in ||
-             ledger.balance(transaction.sender, context.native_asset) < gas_native_of(transaction, context)) {
+  } else if (ledger.shares(transaction.sender, transaction.market) < transaction.amount_in) {
     receipt.revert_reason = RevertReason::insufficient_balance;
     return;
   }
