@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agents/view.hpp"
+#include "agents/wake.hpp"
 #include "framework/core/rng.hpp"
 #include "framework/output/metric.hpp"
 
@@ -34,6 +35,11 @@ class Agent {
   virtual void start(const View& /*view*/, TransactionSink& /*sink*/) {}
   // Every block, after the price step and oracle update.
   virtual void act(const View& view, TransactionSink& sink) = 0;
+  // Asked after an act() that submitted nothing: may the engine skip act()
+  // until one of `wake`'s conditions holds (see agents/wake.hpp)? Fill
+  // `wake` (it arrives empty) and return true, or return false to be called
+  // next block as usual.
+  virtual bool idle_until(const View& /*view*/, WakeConditions& /*wake*/) { return false; }
   // Each of this agent's transactions, executed or reverted, in block order.
   virtual void on_receipt(const core::Receipt& /*receipt*/, const View& /*view*/) {}
 

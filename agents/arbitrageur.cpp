@@ -22,6 +22,7 @@ class Arbitrageur final : public Agent {
  public:
   Arbitrageur(const ArbitrageurParams& params, const AgentContext& context);
   void act(const View& view, TransactionSink& sink) override;
+  bool idle_until(const View& view, WakeConditions& wake) override;
   void on_receipt(const core::Receipt& receipt, const View& view) override;
   void record(const View& view, std::span<double> series) override;
   void finish(const View& view, std::span<double> outcomes) override;
@@ -94,6 +95,53 @@ void Arbitrageur::act(const View& view, TransactionSink& sink) {
     transaction.gas_used = params_.gas_used;
     sink.submit(transaction);
   }
+}
+
+// Sleeps until some pool's reference price ratio S = p_x / p_y leaves the
+// range in which no trade can pay for its gas (markets::quiet_price_range) or
+// a pool changes. The gas threshold moves with the native asset's price, so
+// the range is computed for a floor on it: every price the threshold reads may
+// move by threshold_price_slack before the agent wakes and recomputes.
+bool Arbitrageur::idle_until(const View& view, WakeConditions& wake) {
+  constexpr double threshold_price_slack = 0.05;
+  const double gas_native = static_cast<double>(params_.gas_used) *
+                            (view.base_gas_price_gwei + params_.priority_fee_gwei) * core::native_per_gwei;
+  const core::AssetIndex native = view.native_asset;
+  const core::AssetIndex numeraire = view.numeraire;
+  const double native_price = view.reference_prices[native];
+  const double native_price_floor = native == numeraire ? native_price : native_price * (1.0 - threshold_price_slack);
+  if (native != numeraire && !wake.restrict_price(native, native_price_floor, INFINITY)) return false;
+  for (const core::MarketIndex market_index : params_.markets) {
+    const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
+    const core::AssetIndex asset_x = pool.asset_x();
+    const core::AssetIndex asset_y = pool.asset_y();
+    const double price_x = view.reference_prices[asset_x];
+    const double price_y = view.reference_prices[asset_y];
+    const double price_y_ceiling = asset_y == numeraire ? price_y : price_y * (1.0 + threshold_price_slack);
+    const double threshold_in_y = (gas_native * native_price_floor + params_.min_profit) / price_y_ceiling;
+    const markets::QuietPriceRange range =
+        markets::quiet_price_range(pool.reserve_x(), pool.reserve_y(), pool.fee(), threshold_in_y);
+    const double ratio = price_x / price_y;
+    if (!(range.low < ratio && ratio < range.high)) return false;
+    bool stored = wake.watch_market(market_index);
+    if (asset_y == numeraire) {
+      stored = stored && wake.restrict_price(asset_x, range.low, range.high);
+    } else if (asset_x == numeraire) {
+      stored = stored && wake.restrict_price(asset_y, 1.0 / range.high, 1.0 / range.low);
+    } else {
+      // Split the ratio's room between the two prices: with p_x in
+      // (p_x sqrt(low/S), p_x sqrt(high/S)) and p_y in (p_y sqrt(S/high),
+      // p_y sqrt(S/low)), p_x / p_y stays in (low, high).
+      stored = stored &&
+               wake.restrict_price(asset_x, price_x * std::sqrt(range.low / ratio),
+                                   price_x * std::sqrt(range.high / ratio)) &&
+               wake.restrict_price(asset_y, price_y * std::sqrt(ratio / range.high),
+                                   price_y * std::sqrt(ratio / range.low));
+    }
+    if (asset_y != numeraire) stored = stored && wake.restrict_price(asset_y, 0.0, price_y_ceiling);
+    if (!stored) return false;
+  }
+  return true;
 }
 
 void Arbitrageur::on_receipt(const core::Receipt& receipt, const View& view) {

@@ -20,6 +20,8 @@ class LiquidityProvider final : public Agent {
   LiquidityProvider(const LpParams& params, const AgentContext& context);
   void start(const View& view, TransactionSink& sink) override;
   void act(const View&, TransactionSink&) override {}
+  // A passive LP never acts after its deposit: idle for good.
+  bool idle_until(const View&, WakeConditions&) override { return true; }
   void on_receipt(const core::Receipt& receipt, const View& view) override;
   void record(const View& view, std::span<double> series) override;
   void finish(const View& view, std::span<double> outcomes) override;

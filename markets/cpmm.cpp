@@ -258,4 +258,15 @@ ArbitrageTrade optimal_arbitrage(double reserve_x, double reserve_y, double fee,
   return trade;
 }
 
+QuietPriceRange quiet_price_range(double reserve_x, double reserve_y, double fee, double threshold_in_y) {
+  // Far above the few-ulp rounding of the products in arbitrage_may_exceed.
+  constexpr double rounding_margin = 1e-9;
+  const double gamma = 1.0 - fee;
+  const double gamma_tau = gamma * threshold_in_y;
+  const double high = (reserve_y + 2.0 * std::sqrt(gamma_tau * reserve_y)) / (gamma * reserve_x);
+  const double root = gamma * reserve_y / (std::sqrt(gamma_tau) + std::sqrt(gamma_tau + gamma * reserve_y));
+  const double low = root * root / reserve_x;
+  return {low * (1.0 + rounding_margin), high * (1.0 - rounding_margin)};
+}
+
 }  // namespace defisim::markets

@@ -128,4 +128,22 @@ inline bool arbitrage_may_exceed(double reserve_x, double reserve_y, double fee,
   return buy_may_pay | sell_may_pay;
 }
 
+// The reference prices S (of x in y) at which arbitrage_may_exceed is false
+// for every threshold >= `threshold_in_y` (numeraire threshold / p_y): the
+// open interval (low, high), shrunk by a relative 1e-9 so that rounding in
+// arbitrage_may_exceed cannot flip its answer inside it. For an agent that
+// wants to sleep until a trade might pay (agents/wake.hpp). Dividing the two
+// tests of arbitrage_may_exceed by p_y^2:
+//   buy side quiet  <=> gamma S x - y <= 2 sqrt(gamma tau y)
+//                   <=> S <= (y + 2 sqrt(gamma tau y)) / (gamma x)
+//   sell side quiet <=> gamma y - S x <= 2 sqrt(gamma tau S x); with u = sqrt(S x),
+//                   u^2 + 2 sqrt(gamma tau) u - gamma y >= 0
+//                   <=> u >= gamma y / (sqrt(gamma tau) + sqrt(gamma tau + gamma y))
+// (the positive root, rationalised so that tau = 0 loses nothing to cancellation).
+struct QuietPriceRange {
+  double low = 0.0;
+  double high = 0.0;
+};
+QuietPriceRange quiet_price_range(double reserve_x, double reserve_y, double fee, double threshold_in_y);
+
 }  // namespace defisim::markets

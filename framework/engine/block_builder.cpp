@@ -4,23 +4,27 @@
 
 namespace defisim::engine {
 
-Mempool::Mempool(std::uint32_t capacity) : pending_(capacity), dropped_(capacity) {}
+// Reserved, not sized: a path's World is built for every path, and most
+// blocks see no transaction, so nothing is constructed until submitted.
+Mempool::Mempool(std::uint32_t capacity) : capacity_(capacity) {
+  pending_.reserve(capacity);
+  dropped_.reserve(capacity);
+}
 
 bool Mempool::submit(const core::Transaction& transaction) {
-  if (count_ == pending_.size()) {
+  if (pending_.size() == capacity_) {
     // Remember (up to capacity) what was dropped so its sender hears of it.
-    if (dropped_count_ < dropped_.size()) dropped_[dropped_count_++] = transaction;
+    if (dropped_.size() < capacity_) dropped_.push_back(transaction);
     return false;
   }
-  pending_[count_] = transaction;
-  pending_[count_].sequence = static_cast<std::uint32_t>(count_);
-  ++count_;
+  pending_.push_back(transaction);
+  pending_.back().sequence = static_cast<std::uint32_t>(pending_.size() - 1);
   return true;
 }
 
 void Mempool::clear() {
-  count_ = 0;
-  dropped_count_ = 0;
+  pending_.clear();
+  dropped_.clear();
 }
 
 BlockBuilder::BlockBuilder(Ordering ordering, std::uint32_t capacity, std::uint64_t seed, std::uint64_t path)

@@ -22,14 +22,13 @@ class Mempool final : public agents::TransactionSink {
   explicit Mempool(std::uint32_t capacity);
   bool submit(const core::Transaction& transaction) override;
   void clear();
-  std::span<const core::Transaction> pending() const { return {pending_.data(), count_}; }
-  std::span<const core::Transaction> dropped() const { return {dropped_.data(), dropped_count_}; }
+  std::span<const core::Transaction> pending() const { return pending_; }
+  std::span<const core::Transaction> dropped() const { return dropped_; }
 
  private:
-  std::vector<core::Transaction> pending_;
+  std::size_t capacity_;
+  std::vector<core::Transaction> pending_;  // capacity reserved: no allocation per block
   std::vector<core::Transaction> dropped_;
-  std::size_t count_ = 0;
-  std::size_t dropped_count_ = 0;
 };
 
 class BlockBuilder {

@@ -35,8 +35,10 @@ struct ScenarioSpec {
   std::uint64_t blocks = 7200;
   double block_time_seconds = 12.0;
   std::uint64_t record_every = 60;
+  int record_compression = 0;  // deflate level of the results file, file-wide (the first scenario's)
   bool antithetic = false;
   bool check_conservation = false;
+  bool skip_idle_agents = true;
   std::uint64_t batch_paths = 512;
   // assets and chain
   std::vector<std::string> assets;

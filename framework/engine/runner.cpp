@@ -192,7 +192,9 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   metadata.paths = base.paths;
   metadata.blocks = base.blocks;
   metadata.block_time_seconds = base.block_time_seconds;
-  output::ResultsWriter writer(options.output_path, options.overwrite, metadata);
+  output::ResultsWriterOptions writer_options;
+  writer_options.deflate_level = base.record_compression;
+  output::ResultsWriter writer(options.output_path, options.overwrite, metadata, writer_options);
 
   Progress progress(options.progress, experiment.scenarios.size());
   RunStatistics statistics;

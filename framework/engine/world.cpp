@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "framework/core/deterministic_math.hpp"
@@ -32,18 +34,22 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       normals_(price_chunk_blocks * shocks_per_block_.normals),
       uniforms_(price_chunk_blocks * shocks_per_block_.uniforms),
       log_price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
-      price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
       reference_prices_(spec_.assets.size(), 1.0),
       ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
       mempool_(spec_.max_transactions_per_block),
       builder_(spec_.ordering, spec_.max_transactions_per_block, spec_.seed, path),
-      receipts_(spec_.max_transactions_per_block),
       builder_account_(static_cast<core::AgentIndex>(spec_.agents.size())),
       genesis_account_(static_cast<core::AgentIndex>(spec_.agents.size() + 1)),
+      idle_agents_(spec_.agents.size()),
+      awake_agents_(spec_.agents.size()),
+      risky_index_(spec_.assets.size(), -1),
+      market_versions_(spec_.markets.size(), 0),
       market_totals_(spec_.markets.size()) {
+  receipts_.reserve(spec_.max_transactions_per_block);  // reserved, not built: most paths need few
   price_state_.log_price = spec_.initial_prices.array().log();
   for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
     reference_prices_[spec_.risky_assets[i]] = spec_.initial_prices(static_cast<Eigen::Index>(i));
+    risky_index_[spec_.risky_assets[i]] = static_cast<int>(i);
   }
   // Markets start with their configured reserves, drawn from the venue and
   // owned by the genesis account.
@@ -135,26 +141,29 @@ void World::refill_price_chunk() {
       for (std::size_t i = 0; i < n; ++i) log_price_chunk_[b * n + i] = price_state_.log_price(static_cast<Eigen::Index>(i));
     }
   }
-  const std::size_t values = blocks * n;
-  for (std::size_t i = 0; i < values; ++i) price_chunk_[i] = core::exp_det(log_price_chunk_[i]);
   chunk_position_ = 0;
   chunk_blocks_ = blocks;
 }
 
 void World::advance_prices() {
   if (chunk_position_ == chunk_blocks_) refill_price_chunk();
-  const std::size_t n = spec_.risky_assets.size();
-  const double* prices = &price_chunk_[chunk_position_ * n];
-  for (std::size_t i = 0; i < n; ++i) reference_prices_[spec_.risky_assets[i]] = prices[i];
+  publish_prices(chunk_position_);
   ++chunk_position_;
+}
+
+void World::publish_prices(std::size_t chunk_block) {
+  // exp only for blocks someone looks at: quiet blocks are scanned in log space.
+  const std::size_t n = spec_.risky_assets.size();
+  const double* log_prices = &log_price_chunk_[chunk_block * n];
+  for (std::size_t i = 0; i < n; ++i) reference_prices_[spec_.risky_assets[i]] = core::exp_det(log_prices[i]);
 }
 
 void World::execute_block() {
   const std::span<const core::Transaction> pending = mempool_.pending();
   const std::span<const std::uint32_t> order = builder_.order(pending);
-  std::size_t receipt_count = 0;
+  receipts_.clear();
   for (std::uint32_t position = 0; position < order.size(); ++position) {
-    core::Receipt& receipt = receipts_[receipt_count++];
+    core::Receipt& receipt = receipts_.emplace_back();
     receipt = execute(pending[order[position]], markets_, ledger_, settlement_);
     receipt.block = block_;
     receipt.position = position;
@@ -165,6 +174,7 @@ void World::execute_block() {
       reverts_ += 1.0;
       continue;
     }
+    ++market_versions_[receipt.transaction.market];
     if (receipt.transaction.kind == core::TransactionKind::swap) {
       MarketTotals& totals = market_totals_[receipt.transaction.market];
       const double price_in = reference_prices_[receipt.transaction.token_in];
@@ -174,8 +184,8 @@ void World::execute_block() {
     }
   }
   const agents::View& current = view();
-  for (std::size_t i = 0; i < receipt_count; ++i) {
-    agents_[receipts_[i].transaction.sender]->on_receipt(receipts_[i], current);
+  for (const core::Receipt& receipt : receipts_) {
+    agents_[receipt.transaction.sender]->on_receipt(receipt, current);
   }
   for (const core::Transaction& transaction : mempool_.dropped()) {
     dropped_ += 1.0;
@@ -198,16 +208,160 @@ void World::start() {
   execute_block();
 }
 
+bool World::should_wake(const IdleAgent& agent) const {
+  const agents::WakeConditions& wake = agent.wake;
+  if (block_ >= wake.wake_block) return true;
+  for (std::uint32_t i = 0; i < wake.price_band_count; ++i) {
+    const agents::PriceBand& band = wake.price_bands[i];
+    const double price = reference_prices_[band.asset];
+    if (!(price > band.low && price < band.high)) return true;  // NaN wakes too
+  }
+  for (std::uint32_t i = 0; i < wake.watched_market_count; ++i) {
+    if (market_versions_[wake.watched_markets[i]] != agent.market_versions[i]) return true;
+  }
+  return wake.wake_on_mempool && !mempool_.pending().empty();
+}
+
+// The inner log band: inside it exp_det(log price) is certainly inside the
+// band (the margin is far above the <= 1 ulp errors of exp_det and log_det),
+// so quiet blocks are scanned without exp; a log price between the two
+// bands is checked exactly.
+constexpr double log_band_margin = 1e-10;
+
+void World::fall_asleep(IdleAgent& agent) {
+  --awake_agents_;
+  const agents::WakeConditions& wake = agent.wake;
+  for (std::uint32_t i = 0; i < wake.watched_market_count; ++i) {
+    agent.market_versions[i] = market_versions_[wake.watched_markets[i]];
+  }
+  for (std::uint32_t i = 0; i < wake.price_band_count; ++i) {
+    const agents::PriceBand& band = wake.price_bands[i];
+    agent.log_low[i] = band.low > 0.0 ? core::log_det(band.low) + log_band_margin : -INFINITY;
+    agent.log_high[i] = band.high < INFINITY ? core::log_det(band.high) - log_band_margin : INFINITY;
+  }
+}
+
 void World::step() {
   ++block_;
   advance_prices();
   agents::View& current = view();
-  for (auto& agent : agents_) {
-    agent->act(current, mempool_);
-    current.mempool = mempool_.pending();  // later agents see earlier submissions
+  for (std::size_t a = 0; a < agents_.size(); ++a) {
+    IdleAgent& idle = idle_agents_[a];
+    if (idle.idle) {
+      if (!should_wake(idle)) {
+        ++idle_statistics_.skipped_act_calls;
+        continue;
+      }
+      idle.idle = false;
+      ++awake_agents_;
+    }
+    const std::size_t submitted_before = mempool_.pending().size() + mempool_.dropped().size();
+    agents_[a]->act(current, mempool_);
+    if (mempool_.pending().size() + mempool_.dropped().size() != submitted_before) {
+      current.mempool = mempool_.pending();  // later agents see earlier submissions
+    } else if (spec_.skip_idle_agents) {
+      idle.wake = agents::WakeConditions{};
+      idle.idle = agents_[a]->idle_until(current, idle.wake);
+      if (idle.idle) fall_asleep(idle);
+    }
   }
   // Most blocks of most workloads are empty: skip the builder entirely.
   if (!mempool_.pending().empty() || !mempool_.dropped().empty()) execute_block();
+}
+
+// When every agent is idle, a block changes nothing but the reference prices:
+// no agent acts, the mempool stays empty, no market or wallet moves. Such
+// blocks need only the scan of the price chunk against the agents' price
+// bands, so a path through a calm market costs little more than its normals.
+// A block that wakes an agent (a price leaves a band, a wake_block arrives) is
+// left for step(). Market versions and the mempool cannot change while all
+// sleep, so bands and wake blocks are the only conditions to check.
+void World::skip_quiet_blocks(core::BlockNumber last) {
+  // The agents' bands intersected per price component, in price and in log
+  // space (see fall_asleep).
+  struct MergedBand {
+    std::size_t component;
+    double low, high;
+    double log_low, log_high;
+  };
+  constexpr std::size_t max_merged_bands = 16;
+  std::array<MergedBand, max_merged_bands> bands;
+  std::size_t band_count = 0;
+  for (const IdleAgent& idle : idle_agents_) {
+    if (idle.wake.wake_block <= block_ + 1) return;
+    if (idle.wake.wake_block <= last) last = idle.wake.wake_block - 1;
+    for (std::uint32_t i = 0; i < idle.wake.price_band_count; ++i) {
+      const agents::PriceBand& band = idle.wake.price_bands[i];
+      const int component = risky_index_[band.asset];
+      if (component < 0) {
+        // A constant price (the numeraire's): either it is inside for good or
+        // the agent wakes next block.
+        const double price = reference_prices_[band.asset];
+        if (!(price > band.low && price < band.high)) return;
+        continue;
+      }
+      std::size_t j = 0;
+      while (j < band_count && bands[j].component != static_cast<std::size_t>(component)) ++j;
+      if (j == band_count) {
+        if (band_count == max_merged_bands) return;  // unusual: let step() check each block
+        bands[band_count++] = {static_cast<std::size_t>(component), band.low, band.high,
+                               idle.log_low[i], idle.log_high[i]};
+      } else {
+        bands[j].low = std::max(bands[j].low, band.low);
+        bands[j].high = std::min(bands[j].high, band.high);
+        bands[j].log_low = std::max(bands[j].log_low, idle.log_low[i]);
+        bands[j].log_high = std::min(bands[j].log_high, idle.log_high[i]);
+      }
+    }
+  }
+  const std::size_t n = spec_.risky_assets.size();
+  auto quiet_exactly = [&](const double* log_prices) {
+    for (std::size_t j = 0; j < band_count; ++j) {
+      const double price = core::exp_det(log_prices[bands[j].component]);
+      if (!(price > bands[j].low && price < bands[j].high)) return false;  // NaN is not quiet
+    }
+    return true;
+  };
+  bool skipped = false;
+  while (block_ < last) {
+    if (chunk_position_ == chunk_blocks_) {
+      if (skipped) publish_prices(chunk_position_ - 1);  // the refill overwrites them
+      skipped = false;
+      refill_price_chunk();
+    }
+    const std::size_t count =
+        std::min<std::size_t>(chunk_blocks_ - chunk_position_, static_cast<std::size_t>(last - block_));
+    const double* log_prices = &log_price_chunk_[chunk_position_ * n];
+    std::size_t k = 0;
+    if (band_count == 0) {
+      k = count;  // nothing but wake blocks and samples to wait for
+    } else if (band_count == 1) {
+      // The common case, one price and its band: a tight scan.
+      const MergedBand band = bands[0];
+      const double* component = log_prices + band.component;
+      while (k < count) {
+        while (k < count && component[k * n] > band.log_low && component[k * n] < band.log_high) ++k;
+        if (k == count || !quiet_exactly(log_prices + k * n)) break;
+        ++k;
+      }
+    } else {
+      for (; k < count; ++k) {
+        const double* block_log_prices = log_prices + k * n;
+        bool inside = true;
+        for (std::size_t j = 0; j < band_count; ++j) {
+          const double log_price = block_log_prices[bands[j].component];
+          inside &= log_price > bands[j].log_low && log_price < bands[j].log_high;
+        }
+        if (!inside && !quiet_exactly(block_log_prices)) break;
+      }
+    }
+    chunk_position_ += k;
+    block_ += k;
+    idle_statistics_.quiet_blocks += k;
+    skipped = skipped || k > 0;
+    if (k < count) break;  // block k wakes someone
+  }
+  if (skipped) publish_prices(chunk_position_ - 1);
 }
 
 void World::run(std::span<double> series, std::span<double> outcomes) {
@@ -217,10 +371,15 @@ void World::run(std::span<double> series, std::span<double> outcomes) {
   if (spec_.check_conservation) check_conservation(tolerance);
   record(series, 0);
   std::size_t next_sample = 1;
-  for (core::BlockNumber b = 1; b <= spec_.blocks; ++b) {
-    step();
-    if (spec_.check_conservation) check_conservation(tolerance);
-    if (next_sample < samples && b == plan_.sample_blocks[next_sample]) record(series, next_sample++);
+  while (block_ < spec_.blocks) {
+    const core::BlockNumber stop = next_sample < samples ? plan_.sample_blocks[next_sample] : spec_.blocks;
+    // Skipped blocks change no holdings, so conservation checks lose nothing.
+    if (awake_agents_ == 0 && spec_.skip_idle_agents) skip_quiet_blocks(stop);
+    if (block_ < stop) {
+      step();
+      if (spec_.check_conservation) check_conservation(tolerance);
+    }
+    if (next_sample < samples && block_ == plan_.sample_blocks[next_sample]) record(series, next_sample++);
   }
   finish(outcomes);
 }

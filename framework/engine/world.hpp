@@ -6,13 +6,16 @@
 //   1. exogenous step: the price process advances the reference prices
 //   2. oracles update (protocols read the reference until oracles exist)
 //   3. lazy accrual (nothing to accrue for cpmm)
-//   4. agents act in config order, submitting to the mempool
+//   4. agents act in config order, submitting to the mempool; an agent that
+//      declared itself idle (agents/wake.hpp) is skipped until its wake
+//      condition holds
 //   5. the builder orders the block and the engine executes it; receipts go
 //      back to the senders in execution order
 //   6. record: series every record.every blocks; outcomes after the last block
 //
 // Accounts: 0..A-1 are the agents, A is the block builder (receives gas), A+1
 // owns the markets' initial liquidity.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -54,16 +57,39 @@ class World {
   // more than tolerance * its gross holdings.
   void check_conservation(double tolerance) const;
 
+  // How much idle-agent skipping saved (agents/wake.hpp): blocks advanced by
+  // skip_quiet_blocks, and act() calls not made in blocks that were stepped.
+  struct IdleStatistics {
+    std::uint64_t quiet_blocks = 0;
+    std::uint64_t skipped_act_calls = 0;
+  };
+  const IdleStatistics& idle_statistics() const { return idle_statistics_; }
+
   core::AgentIndex builder_account() const { return builder_account_; }
   core::AgentIndex genesis_account() const { return genesis_account_; }
 
  private:
   void advance_prices();
   void refill_price_chunk();
+  // reference_prices_ from the log prices of a block of the current chunk.
+  void publish_prices(std::size_t chunk_block);
   void execute_block();
   void record(std::span<double> series, std::size_t sample);
   void finish(std::span<double> outcomes);
   agents::View& view();
+  // An idle agent and what it was waiting for.
+  struct IdleAgent {
+    bool idle = false;
+    agents::WakeConditions wake;
+    std::array<std::uint64_t, agents::WakeConditions::max_watched_markets> market_versions{};
+    // Each price band in log space, drawn inside it (see skip_quiet_blocks).
+    std::array<double, agents::WakeConditions::max_price_bands> log_low{}, log_high{};
+  };
+  void fall_asleep(IdleAgent& agent);
+  bool should_wake(const IdleAgent& agent) const;
+  // Advances over blocks in which every agent stays idle, at most to block
+  // `last`; see the comment in world.cpp.
+  void skip_quiet_blocks(core::BlockNumber last);
 
   const ScenarioPlan& plan_;
   const ScenarioSpec& spec_;
@@ -78,7 +104,6 @@ class World {
   std::vector<double> normals_;
   std::vector<double> uniforms_;
   std::vector<double> log_price_chunk_;  // [block in chunk][risky asset]
-  std::vector<double> price_chunk_;
   std::size_t chunk_position_ = 0;
   std::size_t chunk_blocks_ = 0;
   std::vector<double> reference_prices_;
@@ -94,6 +119,12 @@ class World {
   core::AgentIndex genesis_account_;
   agents::View view_;
   SettlementContext settlement_;
+  std::vector<IdleAgent> idle_agents_;
+  std::size_t awake_agents_ = 0;
+  IdleStatistics idle_statistics_;
+  std::vector<int> risky_index_;  // per asset: its component of the price state, or -1
+  // Bumped by every successful transaction on a market: what idle agents watch.
+  std::vector<std::uint64_t> market_versions_;
 
   // engine-recorded metrics
   struct MarketTotals {

@@ -243,6 +243,7 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   outcome_options.chunk = hdf5::make_chunk_1d(state.paths);
   outcome_options.fill_nan = true;  // a path never written reads as NaN
   outcome_options.deflate_level = impl_->options.deflate_level;
+  outcome_options.compress = impl_->options.deflate_level > 0;
   const bool parallel = impl_->options.parallel_compression;
   for (const auto& metric : layout.outcomes) {
     hdf5::Dataset dataset = state.outcomes_group.create_dataset(
@@ -262,6 +263,7 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   series_options.chunk = hdf5::make_chunk_rows(state.paths, state.samples);
   series_options.fill_nan = true;
   series_options.deflate_level = impl_->options.deflate_level;
+  series_options.compress = impl_->options.deflate_level > 0;
   // Room for partly written chunks when HDF5 merges writes (parallel_compression
   // off, or rows rewritten after their chunk was stored; a chunk is <= 128 KiB).
   series_options.chunk_cache_bytes = 4 * 1024 * 1024;

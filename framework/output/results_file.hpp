@@ -68,10 +68,12 @@ struct ScenarioLayout {
 // How the writer stores outcome and series datasets. The defaults are what
 // `defisim run` uses; neither option changes what a reader reads back.
 struct ResultsWriterOptions {
-  // Deflate (gzip) level of outcome and series datasets, 0-9 (always after the
-  // shuffle filter). 1 keeps most of the size gain of higher levels at a
-  // fraction of the time; higher levels make smaller files, slower.
-  int deflate_level = 1;
+  // Deflate (gzip) level of outcome and series datasets, 0-9, after the
+  // shuffle filter; 0 stores them without filters. Monte Carlo series of
+  // prices and values are nearly incompressible (level 1 saves ~30% of W1's
+  // series at ~0.4 core-seconds per 40 MB, more than simulating them), so
+  // `defisim run` stores them raw unless experiment.record.compression asks.
+  int deflate_level = 0;
   // true: whole chunks are shuffled and deflated by the writer itself, several
   // at once on oneTBB's threads, and stored with H5Dwrite_chunk (see
   // hdf5::RowWriter). false: HDF5 filters every chunk inside H5Dwrite, on the

@@ -20,6 +20,7 @@
 #include "framework/core/errors.hpp"
 #include "framework/engine/world.hpp"
 #include "markets/cpmm.hpp"
+#include "tests/support/random_world.hpp"
 #include "tests/support/simulation.hpp"
 
 namespace {
@@ -38,7 +39,9 @@ constexpr double conservation_tolerance = 1e-9;
 // held += minted in the ledger): 1e-12 relative is generous.
 constexpr double share_tolerance = 1e-12;
 
+using defisim::test_support::RandomWorld;
 using defisim::test_support::Sim;
+using defisim::test_support::random_world;
 
 // Shares of market m held by all accounts vs the pool's total.
 void check_shares(const World& world, std::size_t market) {
@@ -68,128 +71,6 @@ bool all_finite(const World& world) {
     }
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------
-// Random worlds
-// ---------------------------------------------------------------------------
-
-struct RandomWorld {
-  std::string yaml;
-  std::string description;
-};
-
-RandomWorld random_world(std::mt19937_64& rng, int index) {
-  auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
-  auto integer = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  auto pick = [&](const auto& options) { return options[static_cast<std::size_t>(integer(0, static_cast<int>(std::size(options)) - 1))]; };
-
-  const std::vector<std::string> risky_names = {"ETH", "BTC", "SOL"};
-  const std::vector<double> base_prices = {2000.0, 30000.0, 20.0};
-  const int risky = integer(1, 3);
-  std::vector<std::string> assets;
-  std::vector<double> prices;  // numeraire per token, per asset in `assets`
-  for (int i = 0; i < risky; ++i) {
-    assets.push_back(risky_names[static_cast<std::size_t>(i)]);
-    prices.push_back(base_prices[static_cast<std::size_t>(i)] * uniform(0.5, 2.0));
-  }
-  assets.push_back("USDC");
-  prices.push_back(1.0);
-  const int asset_count = static_cast<int>(assets.size());
-  const std::string native = assets[static_cast<std::size_t>(integer(0, asset_count - 1))];
-
-  const bool jumps = integer(0, 1) == 1;
-  const double block_time = pick(std::vector<double>{12.0, 60.0, 600.0});
-  const double gas_gwei = integer(0, 4) == 0 ? 0.0 : uniform(0.0, 50.0);
-  const std::string ordering = pick(std::vector<std::string>{"fifo", "random", "priority_fee"});
-  const int capacity = pick(std::vector<int>{4, 16, 256});
-  const int seed = integer(0, 1000000);
-
-  std::string y;
-  y += fmt::format("experiment: {{name: random{}, seed: {}, paths: 2, blocks: 300, block_time: {}, record: {{every: 50}}, "
-                   "check_conservation: true}}\n",
-                   index, seed, block_time);
-  y += "assets: [";
-  for (int i = 0; i < asset_count; ++i) y += (i ? ", " : "") + assets[static_cast<std::size_t>(i)];
-  y += "]\nnumeraire: USDC\n";
-  y += fmt::format("chain: {{native_asset: {}, gas_price_gwei: {:.17g}, ordering: {}, max_transactions_per_block: {}}}\n",
-                   native, gas_gwei, ordering, capacity);
-  y += fmt::format("price:\n  process: {}\n  initial: {{", jumps ? "jump_diffusion" : "gbm");
-  for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], prices[static_cast<std::size_t>(i)]);
-  y += "}\n  volatility: {";
-  for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], uniform(0.2, 2.0));
-  y += "}\n  drift: {";
-  for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], uniform(-0.5, 0.5));
-  y += "}\n";
-  if (risky >= 2 && integer(0, 1) == 1) {
-    // Equicorrelation rho is positive definite for rho in (-1/(n-1), 1).
-    const double rho = uniform(-0.3, 0.8);
-    y += "  correlation: [";
-    for (int i = 0; i < risky; ++i) {
-      y += i ? ", [" : "[";
-      for (int j = 0; j < risky; ++j) y += fmt::format("{}{:.17g}", j ? ", " : "", i == j ? 1.0 : rho);
-      y += "]";
-    }
-    y += "]\n";
-  }
-  if (jumps) {
-    y += "  jumps:\n    intensity_per_year: {";
-    for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], uniform(0.0, 3000.0));
-    y += "}\n    mean: {";
-    for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], uniform(-0.05, 0.05));
-    y += "}\n    stdev: {";
-    for (int i = 0; i < risky; ++i) y += fmt::format("{}{}: {:.17g}", i ? ", " : "", assets[static_cast<std::size_t>(i)], uniform(0.0, 0.1));
-    y += "}\n";
-  }
-
-  const int pools = integer(1, 3);
-  std::vector<double> pool_side_value(static_cast<std::size_t>(pools));
-  y += "markets:\n";
-  for (int m = 0; m < pools; ++m) {
-    const int a = integer(0, asset_count - 1);
-    int b = integer(0, asset_count - 2);
-    if (b >= a) ++b;
-    const double side_value = std::exp(uniform(std::log(1e4), std::log(1e7)));  // numeraire per side
-    pool_side_value[static_cast<std::size_t>(m)] = side_value;
-    const double mispricing = uniform(0.9, 1.1);
-    y += fmt::format("  - {{id: p{}, type: cpmm, pair: [{}, {}], reserves: {{{}: {:.17g}, {}: {:.17g}}}, fee: {:.17g}}}\n", m,
-                     assets[static_cast<std::size_t>(a)], assets[static_cast<std::size_t>(b)],
-                     assets[static_cast<std::size_t>(a)], side_value / prices[static_cast<std::size_t>(a)] * mispricing,
-                     assets[static_cast<std::size_t>(b)], side_value / prices[static_cast<std::size_t>(b)],
-                     integer(0, 5) == 0 ? 0.0 : uniform(0.0, 0.01));
-  }
-
-  y += "agents:\n";
-  int agents = 0;
-  if (integer(0, 4) != 0) {
-    y += fmt::format("  - {{id: arb, type: arbitrageur, gas_used: {}, priority_fee_gwei: {:.17g}}}\n", integer(0, 200000),
-                     ordering == "priority_fee" ? uniform(0.0, 5.0) : 0.0);
-    ++agents;
-  }
-  const int noise = integer(0, 3);
-  const std::vector<double> tolerances = {0.0, 0.0005, 0.005, 0.05, 0.5};
-  for (int k = 0; k < noise; ++k) {
-    const int m = integer(0, pools - 1);
-    const double median = pool_side_value[static_cast<std::size_t>(m)] * uniform(0.0005, 0.05);
-    const std::string size = integer(0, 2) == 0 ? fmt::format("{{dist: fixed, value: {:.17g}}}", median)
-                                                : fmt::format("{{dist: lognormal, median: {:.17g}, sigma: {:.17g}}}",
-                                                              median, uniform(0.0, 1.5));
-    y += fmt::format("  - {{id: noise{}, type: noise_trader, market: p{}, arrivals_per_block: {:.17g}, buy_probability: {:.17g}, "
-                     "size_numeraire: {}, slippage_tolerance: {}, gas_used: {}, priority_fee_gwei: {:.17g}}}\n",
-                     k, m, uniform(0.1, 5.0), uniform(0.2, 0.8), size, pick(tolerances), integer(0, 150000),
-                     ordering == "priority_fee" ? uniform(0.0, 5.0) : 0.0);
-    ++agents;
-  }
-  const int lps = integer(0, 2);
-  for (int k = 0; k < lps; ++k) {
-    const int m = integer(0, pools - 1);
-    y += fmt::format("  - {{id: lp{}, type: lp, market: p{}, deposit_numeraire: {:.17g}, gas_used: {}}}\n", k, m,
-                     pool_side_value[static_cast<std::size_t>(m)] * uniform(0.01, 1.0), integer(0, 200000));
-    ++agents;
-  }
-  if (agents == 0) y += "  - {id: arb, type: arbitrageur}\n";
-  return {y, fmt::format("world {}: {} risky, {} pools, {}, gas {} gwei, {}, capacity {}", index, risky, pools,
-                         jumps ? "jump_diffusion" : "gbm", gas_gwei, ordering, capacity)};
 }
 
 }  // namespace

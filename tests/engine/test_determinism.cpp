@@ -167,6 +167,32 @@ TEST_CASE("determinism: results are bit-identical for 1 and 2 threads and betwee
   CHECK(swaps > 0);
 }
 
+// experiment.record.compression only changes how the file stores the values:
+// raw by default, shuffle + deflate at the given level otherwise (FORMAT.md).
+TEST_CASE("determinism: the compression level changes the file size, not one value", "[engine][determinism]") {
+  const auto raw = defisim::engine::load_experiment_text(sweep_yaml, "determinism.yaml");
+  defisim::engine::LoadOptions options;
+  options.assignments = {"experiment.record.compression=6"};
+  const auto compressed = defisim::engine::load_experiment_text(sweep_yaml, "determinism.yaml", options);
+  REQUIRE(compressed.base().record_compression == 6);
+  REQUIRE(raw.base().record_compression == 0);
+  TempResults raw_file("raw"), compressed_file("compressed");
+  run(raw, raw_file.path, 2);
+  run(compressed, compressed_file.path, 2);
+  const Layout layout = layout_of(raw);
+  // (The stored config differs by the assignment, so compare datasets only.)
+  const ResultsReader a(raw_file.path), b(compressed_file.path);
+  for (std::size_t k = 0; k < layout.outcomes.size(); ++k) {
+    for (const std::string& metric : layout.outcomes[k]) CHECK(same_bits(a.outcomes(k, metric), b.outcomes(k, metric)));
+    for (const std::string& metric : layout.series[k]) {
+      std::uint64_t paths = 0, samples = 0;
+      CHECK(same_bits(a.series(k, metric, &paths, &samples), b.series(k, metric, &paths, &samples)));
+    }
+  }
+  // The LP and fee series of 64 paths have long constant stretches: deflate must shrink the file.
+  CHECK(fs::file_size(compressed_file.path) < fs::file_size(raw_file.path));
+}
+
 TEST_CASE("determinism: a different seed changes the results", "[engine][determinism]") {
   const auto base = defisim::engine::load_experiment_text(sweep_yaml, "determinism.yaml");
   defisim::engine::LoadOptions reseed;

@@ -785,3 +785,44 @@ TEST_CASE("cpmm: arbitrage_may_exceed never rules out a trade that pays") {
   }
   CHECK(profitable > 1000);  // the check is not vacuous
 }
+
+// quiet_price_range (markets/cpmm.hpp) solves arbitrage_may_exceed's two
+// quadratic tests for the reference price; an idle arbitrageur sleeps inside
+// it (agents/wake.hpp), so it must be exact where it says "quiet". Checked:
+// (1) inside, at random points and at the very ends, may_exceed is false;
+// (2) just outside (1e-7 relative beyond an end), may_exceed is true, so the
+//     range is not needlessly narrow;
+// (3) at threshold 0 it is the fee band (gamma y / x, y / (gamma x)) of
+//     optimal_arbitrage's no-trade condition (Milionis et al. 2022, derived in
+//     markets/README.md), to the 1e-9 relative shrink it documents.
+TEST_CASE("cpmm: quiet_price_range is exactly where arbitrage_may_exceed is false") {
+  std::mt19937_64 random(20261126);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const double x = std::exp(std::log(1.0) + std::log(1e6) * unit(random));
+    const double y = x * std::exp(std::log(1e-3) + std::log(1e8) * unit(random));
+    const double fee = trial % 7 == 0 ? 0.0 : 0.05 * unit(random);
+    const double threshold = trial % 5 == 0 ? 0.0 : y * 1e-3 * unit(random);  // in y
+    const auto range = defisim::markets::quiet_price_range(x, y, fee, threshold);
+    INFO("x " << x << " y " << y << " fee " << fee << " threshold " << threshold);
+    if (fee == 0.0 && threshold == 0.0) {
+      // The band is the single point S = y / x: nothing is certainly quiet.
+      CHECK_FALSE(range.low < range.high);
+      continue;
+    }
+    REQUIRE(range.low < range.high);
+    for (int k = 0; k < 8; ++k) {
+      const double price = range.low + (range.high - range.low) * unit(random);
+      CHECK_FALSE(defisim::markets::arbitrage_may_exceed(x, y, fee, price, 1.0, threshold));
+    }
+    CHECK_FALSE(defisim::markets::arbitrage_may_exceed(x, y, fee, range.low, 1.0, threshold));
+    CHECK_FALSE(defisim::markets::arbitrage_may_exceed(x, y, fee, range.high, 1.0, threshold));
+    CHECK(defisim::markets::arbitrage_may_exceed(x, y, fee, range.high * (1.0 + 1e-7), 1.0, threshold));
+    CHECK(defisim::markets::arbitrage_may_exceed(x, y, fee, range.low * (1.0 - 1e-7), 1.0, threshold));
+    if (threshold == 0.0) {
+      const double gamma = 1.0 - fee;
+      CHECK(range.low == Approx(gamma * y / x).epsilon(2e-9));
+      CHECK(range.high == Approx(y / (gamma * x)).epsilon(2e-9));
+    }
+  }
+}
