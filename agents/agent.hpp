@@ -58,6 +58,9 @@ class AgentParams {
   // Metric names without the agent-id prefix (the engine adds "<id>.").
   virtual std::vector<output::MetricInfo> series_metrics() const { return {}; }
   virtual std::vector<output::MetricInfo> outcome_metrics() const { return {}; }
+  // Agents that read the public mempool (searchers) act after all others in
+  // each block, so they see all of it; the rest act in config order.
+  virtual bool watches_mempool() const { return false; }
   // Tokens the agent's wallet starts with, per asset (drawn from the
   // reference venue at the start of each path).
   virtual std::vector<double> initial_wallet(std::size_t asset_count) const {

@@ -28,13 +28,14 @@ struct View {
   std::span<const double> reference_prices;   // numeraire per token, per asset (numeraire = 1)
   std::span<const double> oracle_prices;      // what protocols read (the reference, until oracles exist)
   std::span<const markets::Market> markets;   // public state of every market
-  std::span<const core::Transaction> mempool; // public pending transactions of this block so far
+  std::span<const core::Transaction> mempool; // public pending transactions of this block so far (empty under `private`)
   WalletsView wallets;
   std::span<const double> lp_shares;          // accounts x markets
   std::size_t market_count = 0;
   double base_gas_price_gwei = 0;
   core::AssetIndex native_asset = 0;
   core::AssetIndex numeraire = 0;
+  core::Ordering ordering = core::Ordering::fifo;  // how the builder orders blocks
 
   double lp_share_balance(core::AgentIndex account, core::MarketIndex market) const {
     return lp_shares[static_cast<std::size_t>(account) * market_count + market];

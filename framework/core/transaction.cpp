@@ -12,6 +12,9 @@ std::string_view to_string(RevertReason reason) {
     case RevertReason::invalid_token: return "invalid_token";
     case RevertReason::unsupported: return "unsupported";
     case RevertReason::mempool_full: return "mempool_full";
+    case RevertReason::outbid: return "outbid";
+    case RevertReason::bundle_failed: return "bundle_failed";
+    case RevertReason::not_owner: return "not_owner";
   }
   return "unknown";
 }

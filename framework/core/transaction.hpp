@@ -21,6 +21,28 @@ enum class RevertReason : std::uint8_t {
   invalid_token,           // the market does not trade this asset
   unsupported,             // this market does not support this kind of transaction
   mempool_full,            // dropped: more transactions than the block accepts
+  outbid,                  // a searcher bundle that lost to a higher bid for the same target (`mev`)
+  bundle_failed,           // a bundle the builder left out because one of its transactions would revert (`mev`)
+  not_owner,               // the sender does not own this long-term order
+};
+
+// How the block builder orders a block (chain.ordering). Public knowledge, so
+// searchers can read it from the View.
+enum class Ordering : std::uint8_t {
+  fifo,          // arrival order
+  random,        // a uniformly random permutation from the builder's stream
+  priority_fee,  // highest tip first, ties by arrival (a gas auction)
+  mev,           // priority_fee, with searcher bundles placed around their targets, best bid per target
+  private_,      // arrival order; transactions go through a private channel: the public mempool is empty
+};
+
+// A searcher's request to be placed relative to a target transaction. Only
+// the `mev` ordering honours it (atomically: the whole bundle or none of it);
+// other orderings treat bundle transactions as ordinary ones.
+enum class BundleRole : std::uint8_t {
+  none,
+  front_run,  // immediately before the target
+  back_run,   // immediately after the target
 };
 
 std::string_view to_string(RevertReason reason);
@@ -29,6 +51,9 @@ enum class TransactionKind : std::uint8_t {
   swap,              // sell amount_in of token_in for at least min_amount_out
   add_liquidity,     // deposit up to amount_in of token_in and amount_other of the other token
   remove_liquidity,  // burn amount_in LP shares for at least min_amount_out, min_amount_other
+  place_long_term_order,   // twamm: sell amount_in of token_in over duration_blocks
+  cancel_long_term_order,  // twamm: end order_id, returning its unsold input and proceeds
+  withdraw_proceeds,       // twamm: collect order_id's proceeds so far
 };
 
 // How the sender pays and is paid.
@@ -57,6 +82,18 @@ struct Transaction {
   std::uint32_t gas_used = 0;      // gas units this transaction consumes, success or revert
   std::uint32_t tag = 0;           // free for the sender: returned in the receipt
   std::uint32_t sequence = 0;      // set by the mempool: arrival order within the block
+  // Long-term orders (twamm).
+  std::uint64_t duration_blocks = 0;  // place_long_term_order
+  std::uint32_t order_id = 0;         // cancel_long_term_order, withdraw_proceeds
+  // Searcher bundles (see BundleRole). A bundle is the front-run and/or
+  // back-run one sender submits for one target; the front-run (or the
+  // back-run if there is none) carries the bundle's bid.
+  BundleRole bundle_role = BundleRole::none;
+  std::uint32_t bundle_target = 0;  // the target's `sequence` in this block's mempool
+  double bribe_native = 0.0;        // the bid: paid to the builder when the whole bundle executes, native tokens
+  // A back-run that sells exactly what its bundle's front-run bought
+  // (amount_in is then ignored), as a sandwich contract sells its balance.
+  bool sell_front_run_output = false;
 };
 
 struct Receipt {
@@ -71,6 +108,12 @@ struct Receipt {
   double fee_paid = 0.0;      // market fee, in token_in
   double gas_paid_native = 0.0;    // gas cost in the native asset
   double venue_settlement = 0.0;   // Funding::reference_venue: numeraire credited (+) or debited (-)
+  double bribe_paid_native = 0.0;  // a bundle's bid, paid to the builder (on the transaction carrying it)
+  std::uint32_t order_id = 0;      // place_long_term_order: the new order's id
+  // The target of a bundle that executed around it: what it would have
+  // received had it executed at the same point without the bundle.
+  bool sandwiched = false;
+  double amount_out_unattacked = 0.0;
   // In the block (it paid gas, success or revert). A transaction that could
   // not pay (insufficient_balance), an unsupported one, or one dropped by a
   // full mempool is not included and pays nothing.

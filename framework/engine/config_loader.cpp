@@ -59,7 +59,9 @@ constexpr KeySpec chain_keys[] = {
     {"gas_price_gwei", "number", "0", "base gas price, gwei per gas unit (>= 0)"},
     {"ordering", "string", "fifo",
      "block building: fifo (arrival order) | random (shuffled by the builder stream) | "
-     "priority_fee (highest tip first, ties by arrival)"},
+     "priority_fee (highest tip first, ties by arrival) | mev (priority_fee, plus searcher bundles placed "
+     "around their targets, atomically, best bid per target) | private (arrival order; no public mempool, "
+     "so no one can front-run)"},
     {"max_transactions_per_block", "integer", "256",
      "mempool capacity per block; more are dropped with a mempool_full receipt (>= 1)"},
 };
@@ -112,7 +114,7 @@ constexpr KeySpec sweep_keys[] = {
 
 constexpr std::string_view market_types[] = {"cpmm"};
 constexpr std::string_view process_names[] = {"gbm", "jump_diffusion", "replay"};
-constexpr std::string_view ordering_names[] = {"fifo", "random", "priority_fee"};
+constexpr std::string_view ordering_names[] = {"fifo", "random", "priority_fee", "mev", "private"};
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -213,7 +215,11 @@ void parse_chain(const ConfigNode& root, ScenarioSpec& spec) {
   spec.gas_price_gwei = chain.number_in("gas_price_gwei", 0.0, 0.0, true, 1e7, true);
   if (chain.has("ordering")) {
     const std::string ordering = chain.child("ordering").one_of(chain.child("ordering").as_string(), ordering_names);
-    spec.ordering = ordering == "fifo" ? Ordering::fifo : ordering == "random" ? Ordering::random : Ordering::priority_fee;
+    spec.ordering = ordering == "fifo"           ? Ordering::fifo
+                    : ordering == "random"       ? Ordering::random
+                    : ordering == "priority_fee" ? Ordering::priority_fee
+                    : ordering == "mev"          ? Ordering::mev
+                                                 : Ordering::private_;
   }
   spec.max_transactions_per_block =
       static_cast<std::uint32_t>(chain.integer_at_least("max_transactions_per_block", 256, 1));

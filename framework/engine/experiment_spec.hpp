@@ -12,12 +12,13 @@
 
 #include "agents/agent.hpp"
 #include "framework/core/price_process.hpp"
+#include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
 #include "markets/market.hpp"
 
 namespace defisim::engine {
 
-enum class Ordering { fifo, random, priority_fee };
+using Ordering = core::Ordering;
 
 struct AgentSpec {
   std::string id;

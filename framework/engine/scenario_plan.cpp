@@ -55,7 +55,14 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
          {{"transactions", "count", "transactions included in blocks", RiskTail::lower_is_worse},
           {"reverts", "count", "included transactions that reverted", RiskTail::higher_is_worse},
           {"dropped", "count", "transactions dropped by a full mempool", RiskTail::higher_is_worse},
-          {"gas_paid", "numeraire", "gas paid to the builder at reference prices", RiskTail::higher_is_worse}});
+          {"gas_paid", "numeraire", "gas paid to the builder at reference prices", RiskTail::higher_is_worse},
+          {"bundles", "count", "searcher bundles executed around a target (mev ordering)", RiskTail::higher_is_worse},
+          {"bribes", "numeraire", "bundle bids paid to the builder at reference prices", RiskTail::higher_is_worse},
+          {"builder_revenue", "numeraire", "gas plus bribes received by the builder at reference prices",
+           RiskTail::lower_is_worse},
+          {"victim_loss", "numeraire",
+           "what bundle targets received less than without the bundle, at reference prices (mev ordering)",
+           RiskTail::higher_is_worse}});
   for (const AgentSpec& agent : spec->agents) {
     auto series = agent.params->series_metrics();
     auto outcomes = agent.params->outcome_metrics();

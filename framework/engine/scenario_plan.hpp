@@ -39,7 +39,8 @@ struct ScenarioPlan {
 // Market metrics the engine records (markets know nothing of metrics).
 inline constexpr std::size_t cpmm_series_count = 2;   // spot_price, value
 inline constexpr std::size_t cpmm_outcome_count = 4;  // swaps, volume, fees, final_value
-inline constexpr std::size_t chain_outcome_count = 4; // transactions, reverts, dropped, gas_paid
+// transactions, reverts, dropped, gas_paid, bundles, bribes, builder_revenue, victim_loss
+inline constexpr std::size_t chain_outcome_count = 8;
 // An agent records at most this many series (a fixed scratch row per sample).
 inline constexpr std::size_t max_series_per_agent = 64;
 

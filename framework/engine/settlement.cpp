@@ -168,8 +168,31 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
     case core::TransactionKind::remove_liquidity:
       execute_remove_liquidity(transaction, pool, ledger, context, receipt);
       break;
+    case core::TransactionKind::place_long_term_order:
+    case core::TransactionKind::cancel_long_term_order:
+    case core::TransactionKind::withdraw_proceeds:
+      receipt.revert_reason = RevertReason::unsupported;  // long-term orders are twamm-only
+      break;
   }
   return receipt;
+}
+
+bool pay_bribe(double bribe_native, Ledger& ledger, const SettlementContext& context, Receipt& receipt) {
+  if (!(bribe_native > 0.0)) return true;
+  const Transaction& transaction = receipt.transaction;
+  if (transaction.funding == Funding::wallet) {
+    if (ledger.balance(transaction.sender, context.native_asset) < bribe_native) return false;
+    ledger.balance(transaction.sender, context.native_asset) -= bribe_native;
+  } else {
+    const double bribe_numeraire = bribe_native * context.reference_prices[context.native_asset];
+    ledger.venue(context.native_asset) -= bribe_native;
+    ledger.venue(context.numeraire) += bribe_numeraire;
+    ledger.balance(transaction.sender, context.numeraire) -= bribe_numeraire;
+    receipt.venue_settlement -= bribe_numeraire;
+  }
+  ledger.balance(context.builder_account, context.native_asset) += bribe_native;
+  receipt.bribe_paid_native = bribe_native;
+  return true;
 }
 
 }  // namespace defisim::engine

@@ -25,4 +25,10 @@ struct SettlementContext {
 core::Receipt execute(const core::Transaction& transaction, std::span<markets::Market> markets,
                       Ledger& ledger, const SettlementContext& context);
 
+// A bundle's bid, paid to the builder by the transaction that carries it
+// (`receipt` is that transaction's): from the wallet's native balance, or
+// bought at the reference venue for numeraire when venue-funded. False, and
+// nothing paid, if a wallet cannot pay it.
+bool pay_bribe(double bribe_native, Ledger& ledger, const SettlementContext& context, core::Receipt& receipt);
+
 }  // namespace defisim::engine

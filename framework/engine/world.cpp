@@ -38,6 +38,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
       mempool_(spec_.max_transactions_per_block),
       builder_(spec_.ordering, spec_.max_transactions_per_block, spec_.seed, path),
+      ledger_before_bundle_(ledger_),
       builder_account_(static_cast<core::AgentIndex>(spec_.agents.size())),
       genesis_account_(static_cast<core::AgentIndex>(spec_.agents.size() + 1)),
       idle_agents_(spec_.agents.size()),
@@ -71,6 +72,11 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
     }
     agents_.push_back(spec_.agents[a].params->create({index, spec_.seed, path}));
   }
+  for (int watchers = 0; watchers < 2; ++watchers) {
+    for (std::size_t a = 0; a < spec_.agents.size(); ++a) {
+      if (spec_.agents[a].params->watches_mempool() == (watchers == 1)) act_order_.push_back(a);
+    }
+  }
   settlement_.native_asset = spec_.native_asset;
   settlement_.numeraire = spec_.numeraire;
   settlement_.builder_account = builder_account_;
@@ -87,12 +93,19 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   view_.base_gas_price_gwei = spec_.gas_price_gwei;
   view_.native_asset = spec_.native_asset;
   view_.numeraire = spec_.numeraire;
+  view_.ordering = spec_.ordering;
+}
+
+std::span<const core::Transaction> World::public_mempool() const {
+  // Under `private` ordering every transaction goes through a private channel.
+  if (spec_.ordering == core::Ordering::private_) return {};
+  return mempool_.pending();
 }
 
 agents::View& World::view() {
   view_.block = block_;
   view_.time_seconds = static_cast<double>(block_) * spec_.block_time_seconds;
-  view_.mempool = mempool_.pending();
+  view_.mempool = public_mempool();
   return view_;
 }
 
@@ -160,29 +173,12 @@ void World::publish_prices(std::size_t chunk_block) {
 
 void World::execute_block() {
   const std::span<const core::Transaction> pending = mempool_.pending();
-  const std::span<const std::uint32_t> order = builder_.order(pending);
+  builder_.plan(pending);
   receipts_.clear();
-  for (std::uint32_t position = 0; position < order.size(); ++position) {
-    core::Receipt& receipt = receipts_.emplace_back();
-    receipt = execute(pending[order[position]], markets_, ledger_, settlement_);
-    receipt.block = block_;
-    receipt.position = position;
-    if (!receipt.included) continue;
-    transactions_ += 1.0;
-    gas_paid_ += receipt.gas_paid_native * reference_prices_[spec_.native_asset];
-    if (!receipt.succeeded()) {
-      reverts_ += 1.0;
-      continue;
-    }
-    ++market_versions_[receipt.transaction.market];
-    if (receipt.transaction.kind == core::TransactionKind::swap) {
-      MarketTotals& totals = market_totals_[receipt.transaction.market];
-      const double price_in = reference_prices_[receipt.transaction.token_in];
-      totals.swaps += 1.0;
-      totals.volume += receipt.amount_in * price_in;
-      totals.fees += receipt.fee_paid * price_in;
-    }
+  for (const BlockSlot& slot : builder_.slots()) {
+    if (!slot.has_bundle() || !execute_bundle(pending, slot)) execute_alone(pending[slot.transaction]);
   }
+  for (const Exclusion& exclusion : builder_.excluded()) exclude(pending[exclusion.transaction], exclusion.reason);
   const agents::View& current = view();
   for (const core::Receipt& receipt : receipts_) {
     agents_[receipt.transaction.sender]->on_receipt(receipt, current);
@@ -198,12 +194,117 @@ void World::execute_block() {
   mempool_.clear();
 }
 
+core::Transaction World::resolve_back_run(const core::Transaction& transaction) const {
+  core::Transaction resolved = transaction;
+  if (!transaction.sell_front_run_output) return resolved;
+  resolved.amount_in = 0.0;  // no front-run executed: reverts as invalid_amount
+  for (auto it = receipts_.rbegin(); it != receipts_.rend(); ++it) {
+    const core::Transaction& earlier = it->transaction;
+    if (earlier.sender == transaction.sender && earlier.bundle_role == core::BundleRole::front_run &&
+        earlier.bundle_target == transaction.bundle_target && earlier.market == transaction.market) {
+      if (it->included && it->succeeded()) resolved.amount_in = it->amount_out;
+      break;
+    }
+  }
+  return resolved;
+}
+
+void World::execute_alone(const core::Transaction& transaction) {
+  const auto position = static_cast<std::uint32_t>(receipts_.size());
+  core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
+  receipt.transaction = transaction;
+  receipt.block = block_;
+  receipt.position = position;
+  account(receipt);
+}
+
+bool World::execute_bundle(std::span<const core::Transaction> pending, const BlockSlot& slot) {
+  const core::Transaction& target = pending[slot.transaction];
+  const core::Transaction* front = slot.front_run != BlockSlot::none ? &pending[slot.front_run] : nullptr;
+  const core::Transaction* back = slot.back_run != BlockSlot::none ? &pending[slot.back_run] : nullptr;
+  auto exclude_bundle = [&] {
+    if (front != nullptr) exclude(*front, core::RevertReason::bundle_failed);
+    if (back != nullptr) exclude(*back, core::RevertReason::bundle_failed);
+    return false;
+  };
+  // Bundles sandwich swaps on one constant-product pool (its state is what is
+  // saved and restored).
+  const core::MarketIndex market = target.market;
+  if (market >= markets_.size() || !std::holds_alternative<markets::Cpmm>(markets_[market]) ||
+      (front != nullptr && front->market != market) || (back != nullptr && back->market != market)) {
+    return exclude_bundle();
+  }
+  const auto& pool = std::get<markets::Cpmm>(markets_[market]);
+  const bool target_is_swap = target.kind == core::TransactionKind::swap && pool.trades(target.token_in);
+  const double amount_out_unattacked =
+      target_is_swap ? pool.amount_out(target.token_in == pool.asset_x(), target.amount_in) : 0.0;
+  ledger_before_bundle_ = ledger_;  // same shape: copies without allocating
+  market_before_bundle_ = markets_[market];
+  const std::size_t first = receipts_.size();
+  auto run = [&](const core::Transaction& transaction) {
+    const auto position = static_cast<std::uint32_t>(receipts_.size());
+    core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
+    receipt.transaction = transaction;
+    receipt.block = block_;
+    receipt.position = position;
+    return receipt.included && receipt.succeeded();
+  };
+  bool executed = (front == nullptr || run(*front)) && run(target) && (back == nullptr || run(*back));
+  if (executed) {
+    core::Receipt& carrier = receipts_[front != nullptr ? first : receipts_.size() - 1];
+    executed = pay_bribe(carrier.transaction.bribe_native, ledger_, settlement_, carrier);
+  }
+  if (!executed) {
+    ledger_ = ledger_before_bundle_;
+    markets_[market] = *market_before_bundle_;
+    receipts_.resize(first);
+    return exclude_bundle();
+  }
+  core::Receipt& target_receipt = receipts_[first + (front != nullptr ? 1 : 0)];
+  if (front != nullptr && target_is_swap) {
+    target_receipt.sandwiched = true;
+    target_receipt.amount_out_unattacked = amount_out_unattacked;
+    victim_loss_ += (amount_out_unattacked - target_receipt.amount_out) * reference_prices_[target_receipt.token_out];
+  }
+  bundles_ += 1.0;
+  for (std::size_t i = first; i < receipts_.size(); ++i) {
+    account(receipts_[i]);
+    bribes_ += receipts_[i].bribe_paid_native * reference_prices_[spec_.native_asset];
+  }
+  return true;
+}
+
+void World::exclude(const core::Transaction& transaction, core::RevertReason reason) {
+  core::Receipt& receipt = receipts_.emplace_back();
+  receipt.transaction = transaction;
+  receipt.block = block_;
+  receipt.revert_reason = reason;
+}
+
+void World::account(const core::Receipt& receipt) {
+  if (!receipt.included) return;
+  transactions_ += 1.0;
+  gas_paid_ += receipt.gas_paid_native * reference_prices_[spec_.native_asset];
+  if (!receipt.succeeded()) {
+    reverts_ += 1.0;
+    return;
+  }
+  ++market_versions_[receipt.transaction.market];
+  if (receipt.transaction.kind == core::TransactionKind::swap) {
+    MarketTotals& totals = market_totals_[receipt.transaction.market];
+    const double price_in = reference_prices_[receipt.transaction.token_in];
+    totals.swaps += 1.0;
+    totals.volume += receipt.amount_in * price_in;
+    totals.fees += receipt.fee_paid * price_in;
+  }
+}
+
 void World::start() {
   block_ = 0;
   agents::View& current = view();
-  for (auto& agent : agents_) {
-    agent->start(current, mempool_);
-    current.mempool = mempool_.pending();
+  for (const std::size_t a : act_order_) {
+    agents_[a]->start(current, mempool_);
+    current.mempool = public_mempool();
   }
   execute_block();
 }
@@ -219,7 +320,7 @@ bool World::should_wake(const IdleAgent& agent) const {
   for (std::uint32_t i = 0; i < wake.watched_market_count; ++i) {
     if (market_versions_[wake.watched_markets[i]] != agent.market_versions[i]) return true;
   }
-  return wake.wake_on_mempool && !mempool_.pending().empty();
+  return wake.wake_on_mempool && !public_mempool().empty();
 }
 
 // The inner log band: inside it exp_det(log price) is certainly inside the
@@ -245,7 +346,7 @@ void World::step() {
   ++block_;
   advance_prices();
   agents::View& current = view();
-  for (std::size_t a = 0; a < agents_.size(); ++a) {
+  for (const std::size_t a : act_order_) {
     IdleAgent& idle = idle_agents_[a];
     if (idle.idle) {
       if (!should_wake(idle)) {
@@ -258,7 +359,7 @@ void World::step() {
     const std::size_t submitted_before = mempool_.pending().size() + mempool_.dropped().size();
     agents_[a]->act(current, mempool_);
     if (mempool_.pending().size() + mempool_.dropped().size() != submitted_before) {
-      current.mempool = mempool_.pending();  // later agents see earlier submissions
+      current.mempool = public_mempool();  // later agents see earlier submissions
     } else if (spec_.skip_idle_agents) {
       idle.wake = agents::WakeConditions{};
       idle.idle = agents_[a]->idle_until(current, idle.wake);
@@ -423,6 +524,10 @@ void World::finish(std::span<double> outcomes) {
   outcomes[chain + 1] = reverts_;
   outcomes[chain + 2] = dropped_;
   outcomes[chain + 3] = gas_paid_;
+  outcomes[chain + 4] = bundles_;
+  outcomes[chain + 5] = bribes_;
+  outcomes[chain + 6] = gas_paid_ + bribes_;
+  outcomes[chain + 7] = victim_loss_;
   const agents::View& current = view();
   for (std::size_t a = 0; a < agents_.size(); ++a) {
     const MetricSlots& slots = plan_.agent_slots[a];

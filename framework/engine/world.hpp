@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -74,6 +75,16 @@ class World {
   // reference_prices_ from the log prices of a block of the current chunk.
   void publish_prices(std::size_t chunk_block);
   void execute_block();
+  // Executes one transaction where it stands in the block and accounts for it.
+  void execute_alone(const core::Transaction& transaction);
+  // A bundle and its target, atomically: true if all of it executed; false
+  // (state restored, the bundle's transactions excluded) if any would revert.
+  bool execute_bundle(std::span<const core::Transaction> pending, const BlockSlot& slot);
+  // A back-run that sells its front-run's output, resolved against this block's receipts.
+  core::Transaction resolve_back_run(const core::Transaction& transaction) const;
+  void account(const core::Receipt& receipt);
+  void exclude(const core::Transaction& transaction, core::RevertReason reason);
+  std::span<const core::Transaction> public_mempool() const;
   void record(std::span<double> series, std::size_t sample);
   void finish(std::span<double> outcomes);
   agents::View& view();
@@ -112,9 +123,15 @@ class World {
   std::vector<markets::Market> markets_;
   Ledger ledger_;
   std::vector<std::unique_ptr<agents::Agent>> agents_;
+  // Agents in the order they act: those that read the public mempool last,
+  // so they see all of it (config order otherwise).
+  std::vector<std::size_t> act_order_;
   Mempool mempool_;
   BlockBuilder builder_;
   std::vector<core::Receipt> receipts_;
+  // Undo buffers for a bundle the builder must drop after trying it.
+  Ledger ledger_before_bundle_;
+  std::optional<markets::Market> market_before_bundle_;
   core::AgentIndex builder_account_;
   core::AgentIndex genesis_account_;
   agents::View view_;
@@ -132,6 +149,7 @@ class World {
   };
   std::vector<MarketTotals> market_totals_;
   double transactions_ = 0, reverts_ = 0, dropped_ = 0, gas_paid_ = 0;
+  double bundles_ = 0, bribes_ = 0, victim_loss_ = 0;  // numeraire for the last two
 };
 
 }  // namespace defisim::engine
