@@ -1,5 +1,7 @@
 #include "agents/noise_trader.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "framework/core/deterministic_math.hpp"
@@ -14,8 +16,9 @@ constexpr config::KeySpec noise_trader_keys[] = {
     {"buy_probability", "number", "0.5", "probability that a swap buys the pool's first asset, in [0, 1]"},
     {"size_numeraire", "map", "{dist: lognormal, median: 1000, sigma: 1.0}",
      "swap size in numeraire: {dist: lognormal, median: > 0, sigma: >= 0} or {dist: fixed, value: > 0}"},
-    {"slippage_tolerance", "number", "0.005",
-     "minimum output = quoted output * (1 - tolerance), in [0, 1)"},
+    {"slippage_tolerance", "number or map", "0.005",
+     "minimum output = quoted output * (1 - tolerance), tolerance in [0, 1): a number, or drawn per swap "
+     "from {dist: fixed, value: t} | {dist: uniform, low: a, high: b} | {dist: empirical, values: [t1, t2, ...]}"},
     {"gas_used", "integer", "100000", "gas units per swap (>= 0)"},
     {"priority_fee_gwei", "number", "0", "tip per gas unit, gwei (>= 0)"},
 };
@@ -25,6 +28,15 @@ constexpr config::KeySpec size_keys[] = {
     {"median", "number", "1000", "lognormal: median size, numeraire (> 0)"},
     {"sigma", "number", "1.0", "lognormal: standard deviation of log size (>= 0)"},
     {"value", "number", "1000", "fixed: the size, numeraire (> 0)"},
+};
+
+constexpr config::KeySpec tolerance_keys[] = {
+    {"dist", "string", "fixed", "fixed | uniform | empirical"},
+    {"value", "number", "0.005", "fixed: the tolerance, in [0, 1)"},
+    {"low", "number", "(required by uniform)", "uniform: lower end, in [0, 1)"},
+    {"high", "number", "(required by uniform)", "uniform: upper end, in [low, 1)"},
+    {"values", "list of numbers", "(required by empirical)",
+     "empirical: tolerances drawn with equal probability, each in [0, 1) (at most 1024)"},
 };
 
 // Arrivals beyond this in one block are dropped (a mean of 50 makes more than
@@ -59,7 +71,28 @@ class NoiseTraderParams final : public AgentParams {
   bool lognormal = true;
   double size_median = 1000.0;  // or the fixed size
   double size_sigma = 1.0;
-  double slippage_tolerance = 0.005;
+  // The slippage tolerance of each swap: a fixed value (no draw), uniform on
+  // [low, high], or one of an empirical list with equal probability.
+  enum class ToleranceDist { fixed, uniform, empirical };
+  ToleranceDist tolerance_dist = ToleranceDist::fixed;
+  double slippage_tolerance = 0.005;  // fixed: the value; uniform: the lower end
+  double tolerance_high = 0.005;      // uniform: the upper end
+  std::vector<double> tolerance_values;  // empirical
+
+  // Fixed tolerances draw nothing, so adding the option changed no existing result.
+  double draw_tolerance(core::RandomStream& random) const {
+    switch (tolerance_dist) {
+      case ToleranceDist::fixed: return slippage_tolerance;
+      case ToleranceDist::uniform:
+        return slippage_tolerance + (tolerance_high - slippage_tolerance) * random.uniform();
+      case ToleranceDist::empirical: {
+        const auto count = tolerance_values.size();
+        auto index = static_cast<std::size_t>(random.uniform() * static_cast<double>(count));
+        return tolerance_values[index < count ? index : count - 1];
+      }
+    }
+    return slippage_tolerance;
+  }
   std::uint32_t gas_used = 100000;
   double priority_fee_gwei = 0.0;
 
@@ -105,8 +138,8 @@ void NoiseTrader::act(const View& view, TransactionSink& sink) {
     transaction.funding = core::Funding::reference_venue;
     transaction.token_in = token_in;
     transaction.amount_in = size / view.reference_prices[token_in];
-    transaction.min_amount_out =
-        pool.amount_out(!buy_x, transaction.amount_in) * (1.0 - params_.slippage_tolerance);
+    const double tolerance = params_.draw_tolerance(random_);
+    transaction.min_amount_out = pool.amount_out(!buy_x, transaction.amount_in) * (1.0 - tolerance);
     transaction.priority_fee_gwei = params_.priority_fee_gwei;
     transaction.gas_used = params_.gas_used;
     if (!sink.submit(transaction)) break;
@@ -132,6 +165,46 @@ void NoiseTrader::finish(const View&, std::span<double> outcomes) {
   outcomes[3] = reverts_;
 }
 
+void parse_tolerance(const config::ConfigNode& node, NoiseTraderParams& params) {
+  using Dist = NoiseTraderParams::ToleranceDist;
+  if (node.is_scalar()) {
+    params.slippage_tolerance = node.in_range(node.as_number(), 0.0, true, 1.0, false);
+    return;
+  }
+  node.check_keys(tolerance_keys);
+  static constexpr std::string_view distributions[] = {"fixed", "uniform", "empirical"};
+  const std::string dist = node.one_of(node.string("dist", "fixed"), distributions);
+  auto reject = [&](std::string_view key) {
+    if (node.has(key)) node.child(key).fail(fmt::format("not used by dist '{}'", dist));
+  };
+  if (dist == "fixed") {
+    reject("low");
+    reject("high");
+    reject("values");
+    params.slippage_tolerance = node.number_in("value", 0.005, 0.0, true, 1.0, false);
+  } else if (dist == "uniform") {
+    reject("value");
+    reject("values");
+    params.tolerance_dist = Dist::uniform;
+    const config::ConfigNode low = node.child("low");
+    const config::ConfigNode high = node.child("high");
+    params.slippage_tolerance = low.in_range(low.as_number(), 0.0, true, 1.0, false);
+    params.tolerance_high = high.in_range(high.as_number(), params.slippage_tolerance, true, 1.0, false);
+  } else {
+    reject("value");
+    reject("low");
+    reject("high");
+    params.tolerance_dist = Dist::empirical;
+    const config::ConfigNode values = node.child("values");
+    if (values.size() == 0 || values.size() > 1024) {
+      values.fail(fmt::format("expected 1 to 1024 tolerances, got {}", values.size()));
+    }
+    for (const config::ConfigNode& value : values.elements()) {
+      params.tolerance_values.push_back(value.in_range(value.as_number(), 0.0, true, 1.0, false));
+    }
+  }
+}
+
 std::shared_ptr<const AgentParams> parse_noise_trader(const config::ConfigNode& node,
                                                       const WorldNames& names) {
   auto params = std::make_shared<NoiseTraderParams>();
@@ -142,7 +215,7 @@ std::shared_ptr<const AgentParams> parse_noise_trader(const config::ConfigNode& 
   }
   params->arrivals_per_block = node.number_in("arrivals_per_block", 0.5, 0.0, true, 50.0, true);
   params->buy_probability = node.number_in("buy_probability", 0.5, 0.0, true, 1.0, true);
-  params->slippage_tolerance = node.number_in("slippage_tolerance", 0.005, 0.0, true, 1.0, false);
+  if (node.has("slippage_tolerance")) parse_tolerance(node.child("slippage_tolerance"), *params);
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 100000, 0));
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   if (node.has("size_numeraire")) {
@@ -166,7 +239,8 @@ AgentType noise_trader_type() {
   return {"noise_trader",
           "Poisson arrivals, random side, lognormal size in numeraire, a slippage limit that can "
           "make its swap revert.",
-          noise_trader_keys, parse_noise_trader, {{"size_numeraire", size_keys}}};
+          noise_trader_keys, parse_noise_trader,
+          {{"size_numeraire", size_keys}, {"slippage_tolerance", tolerance_keys}}};
 }
 
 }  // namespace defisim::agents

@@ -232,6 +232,19 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
        {.yaml = base_config + "sweep:\n  grid:\n    experiment.paths: [2, 4]\n", .key = "sweep.grid.experiment.paths",
         .phrase = "experiment settings cannot be swept", .at = "[2, 4]"}},
 
+      {"uniform slippage tolerance with high below low",
+       {.yaml = with("agents:\n", "agents:\n  - {id: noise, type: noise_trader, market: pool, "
+                                   "slippage_tolerance: {dist: uniform, low: 0.02, high: 0.01}}\n"),
+        .key = "agents.noise.slippage_tolerance.high", .phrase = "0.01 is out of range; valid: [0.02, 1)",
+        .at = "0.01}}"}},
+      {"empirical slippage tolerance of 1",
+       {.yaml = with("agents:\n", "agents:\n  - {id: noise, type: noise_trader, market: pool, "
+                                   "slippage_tolerance: {dist: empirical, values: [0.01, 1.0]}}\n"),
+        .key = "agents.noise.slippage_tolerance.values[1]", .phrase = "valid: [0, 1)", .at = "1.0]"}},
+      {"unknown block ordering",
+       {.yaml = with("numeraire: USDC\n", "numeraire: USDC\nchain: {ordering: mevv}\n"), .key = "chain.ordering",
+        .phrase = "did you mean 'mev'?", .at = "mevv"}},
+
       // ---- Regressions: these were accepted (or not an input error) before a7f4c56.
       {"duplicate key",
        {.yaml = with("    fee: 0.003\n", "    fee: 0.003\n    fee: 0.9\n"), .key = "markets.pool.fee",
@@ -397,6 +410,13 @@ TEST_CASE("bad config: --set with an unknown path names the --set", "[cli][bad_c
   check_case("--set with an unknown map key on the way");
   check_case("--set of an unknown last key");
   check_case("--set of a bad value");
+}
+TEST_CASE("bad config: noise trader slippage tolerance distributions are range-checked", "[cli][bad_config]") {
+  check_case("uniform slippage tolerance with high below low");
+  check_case("empirical slippage tolerance of 1");
+}
+TEST_CASE("bad config: unknown block ordering suggests the nearest", "[cli][bad_config]") {
+  check_case("unknown block ordering");
 }
 TEST_CASE("bad config: antithetic with an odd number of paths", "[cli][bad_config]") {
   check_case("antithetic with an odd path count");
