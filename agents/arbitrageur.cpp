@@ -9,7 +9,7 @@ namespace defisim::agents {
 namespace {
 
 constexpr config::KeySpec arbitrageur_keys[] = {
-    {"markets", "list of market ids", "every cpmm market", "the pools it arbitrages"},
+    {"markets", "list of market ids", "every market with a constant-product pool", "the pools it arbitrages (cpmm, or a twamm's embedded pool)"},
     {"gas_used", "integer", "120000", "gas units per arbitrage transaction (>= 0)"},
     {"priority_fee_gwei", "number", "0", "tip per gas unit to the builder, gwei (>= 0)"},
     {"min_profit", "number", "0",
@@ -68,7 +68,7 @@ Arbitrageur::Arbitrageur(const ArbitrageurParams& params, const AgentContext& co
 void Arbitrageur::act(const View& view, TransactionSink& sink) {
   const double gas_cost = view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei);
   for (const core::MarketIndex market_index : params_.markets) {
-    const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
+    const auto& pool = markets::constant_product_pool(view.markets[market_index]);
     const double price_x = view.reference_prices[pool.asset_x()];
     const double price_y = view.reference_prices[pool.asset_y()];
     // Most blocks no trade pays for its gas: one well-predicted branch says so.
@@ -112,7 +112,7 @@ bool Arbitrageur::idle_until(const View& view, WakeConditions& wake) {
   const double native_price_floor = native == numeraire ? native_price : native_price * (1.0 - threshold_price_slack);
   if (native != numeraire && !wake.restrict_price(native, native_price_floor, INFINITY)) return false;
   for (const core::MarketIndex market_index : params_.markets) {
-    const auto& pool = std::get<markets::Cpmm>(view.markets[market_index]);
+    const auto& pool = markets::constant_product_pool(view.markets[market_index]);
     const core::AssetIndex asset_x = pool.asset_x();
     const core::AssetIndex asset_y = pool.asset_y();
     const double price_x = view.reference_prices[asset_x];
@@ -171,19 +171,19 @@ std::shared_ptr<const AgentParams> parse_arbitrageur(const config::ConfigNode& n
   if (node.has("markets")) {
     for (const config::ConfigNode& market : node.child("markets").elements()) {
       const core::MarketIndex index = names.market(market);
-      if (!std::holds_alternative<markets::CpmmParams>(names.markets[index])) {
-        market.fail("the arbitrageur trades cpmm markets only");
+      if (markets::constant_product_params(names.markets[index]) == nullptr) {
+        market.fail("the arbitrageur trades constant-product pools only (cpmm, or a twamm's embedded pool)");
       }
       params->markets.push_back(index);
     }
   } else {
     for (std::size_t i = 0; i < names.markets.size(); ++i) {
-      if (std::holds_alternative<markets::CpmmParams>(names.markets[i])) {
+      if (markets::constant_product_params(names.markets[i]) != nullptr) {
         params->markets.push_back(static_cast<core::MarketIndex>(i));
       }
     }
   }
-  if (params->markets.empty()) node.fail("the arbitrageur has no cpmm market to trade");
+  if (params->markets.empty()) node.fail("the arbitrageur has no constant-product pool to trade");
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 120000, 0));
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   params->min_profit = node.number_in("min_profit", 0.0, 0.0, true, INFINITY, false);

@@ -7,7 +7,7 @@ namespace defisim::agents {
 namespace {
 
 constexpr config::KeySpec lp_keys[] = {
-    {"market", "market id", "", "the cpmm pool it provides liquidity to"},
+    {"market", "market id", "", "the pool it provides liquidity to (cpmm, or a twamm's embedded pool)"},
     {"deposit_numeraire", "number", "",
      "value deposited at block 0 at reference prices, in numeraire (> 0)"},
     {"gas_used", "integer", "150000", "gas units of the deposit (>= 0)"},
@@ -161,8 +161,8 @@ std::shared_ptr<const AgentParams> parse_lp(const config::ConfigNode& node, cons
   auto params = std::make_shared<LpParams>();
   const config::ConfigNode market = node.child("market");
   params->market = names.market(market);
-  const auto* pool = std::get_if<markets::CpmmParams>(&names.markets[params->market]);
-  if (pool == nullptr) market.fail("the lp provides liquidity to cpmm markets only");
+  const markets::CpmmParams* pool = markets::constant_product_params(names.markets[params->market]);
+  if (pool == nullptr) market.fail("the lp provides liquidity to constant-product pools only (cpmm, or a twamm's embedded pool)");
   params->asset_x = pool->asset_x;
   params->asset_y = pool->asset_y;
   params->deposit_numeraire = node.number_in("deposit_numeraire", 0.0, 0.0, false, INFINITY, false);

@@ -11,7 +11,7 @@ namespace defisim::agents {
 namespace {
 
 constexpr config::KeySpec noise_trader_keys[] = {
-    {"market", "market id", "", "the cpmm pool it trades on"},
+    {"market", "market id", "", "the pool it trades on (cpmm, or a twamm's embedded pool)"},
     {"arrivals_per_block", "number", "0.5", "mean of the Poisson number of swaps per block, in [0, 50]"},
     {"buy_probability", "number", "0.5", "probability that a swap buys the pool's first asset, in [0, 1]"},
     {"size_numeraire", "map", "{dist: lognormal, median: 1000, sigma: 1.0}",
@@ -210,8 +210,8 @@ std::shared_ptr<const AgentParams> parse_noise_trader(const config::ConfigNode& 
   auto params = std::make_shared<NoiseTraderParams>();
   const config::ConfigNode market = node.child("market");
   params->market = names.market(market);
-  if (!std::holds_alternative<markets::CpmmParams>(names.markets[params->market])) {
-    market.fail("the noise_trader trades cpmm markets only");
+  if (markets::constant_product_params(names.markets[params->market]) == nullptr) {
+    market.fail("the noise_trader trades constant-product pools only (cpmm, or a twamm's embedded pool)");
   }
   params->arrivals_per_block = node.number_in("arrivals_per_block", 0.5, 0.0, true, 50.0, true);
   params->buy_probability = node.number_in("buy_probability", 0.5, 0.0, true, 1.0, true);

@@ -5,6 +5,7 @@
 #include "agents/arbitrageur.hpp"
 #include "agents/lp.hpp"
 #include "agents/noise_trader.hpp"
+#include "agents/twap_trader.hpp"
 
 namespace defisim::agents {
 
@@ -33,6 +34,7 @@ std::span<const AgentType> agent_types() {
       arbitrageur_type(),
       noise_trader_type(),
       lp_type(),
+      twap_trader_type(),
   };
   return types;
 }

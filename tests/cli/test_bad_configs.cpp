@@ -163,7 +163,7 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
         .key = "markets.pool.id", .phrase = "market id 'pool' is used twice", .at = "pool, type: cpmm"}},
       {"unknown agent type",
        {.yaml = with("type: arbitrageur", "type: arbitrager"), .key = "agents.arb.type",
-        .phrase = "'arbitrager' is not valid; did you mean 'arbitrageur'? (valid: arbitrageur, noise_trader, lp)",
+        .phrase = "'arbitrager' is not valid; did you mean 'arbitrageur'? (valid: arbitrageur, ",
         .at = "arbitrager"}},
       {"agent refers to an unknown market (list)",
        {.yaml = with("markets: [pool]", "markets: [pools]"), .key = "agents.arb.markets[0]",
