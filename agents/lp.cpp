@@ -106,13 +106,13 @@ void LiquidityProvider::on_receipt(const core::Receipt& receipt, const View& vie
   if (!receipt.succeeded()) return;
   deposited_x_ = receipt.amount_in;
   deposited_y_ = receipt.amount_other;
-  const auto& pool = std::get<markets::Cpmm>(view.markets[params_.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[params_.market]);
   fees_per_share_x_at_deposit_ = pool.fees_per_share_x();
   fees_per_share_y_at_deposit_ = pool.fees_per_share_y();
 }
 
 double LiquidityProvider::position_value(const View& view) const {
-  const auto& pool = std::get<markets::Cpmm>(view.markets[params_.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[params_.market]);
   const double shares = view.lp_share_balance(index_, params_.market);
   if (shares <= 0.0) return 0.0;
   const double fraction = shares / pool.total_shares();
@@ -126,7 +126,7 @@ double LiquidityProvider::hodl_value(const View& view) const {
 }
 
 double LiquidityProvider::fees_earned(const View& view) const {
-  const auto& pool = std::get<markets::Cpmm>(view.markets[params_.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[params_.market]);
   const double shares = view.lp_share_balance(index_, params_.market);
   return shares * ((pool.fees_per_share_x() - fees_per_share_x_at_deposit_) *
                        view.reference_prices[pool.asset_x()] +

@@ -124,7 +124,7 @@ NoiseTrader::NoiseTrader(const NoiseTraderParams& params, const AgentContext& co
 void NoiseTrader::act(const View& view, TransactionSink& sink) {
   std::uint32_t arrivals = core::poisson_from_uniform(params_.arrivals_per_block, random_.uniform());
   if (arrivals > max_swaps_per_block) arrivals = max_swaps_per_block;
-  const auto& pool = std::get<markets::Cpmm>(view.markets[params_.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[params_.market]);
   for (std::uint32_t i = 0; i < arrivals; ++i) {
     const bool buy_x = random_.uniform() < params_.buy_probability;
     const double size = params_.lognormal
