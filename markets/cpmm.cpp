@@ -208,6 +208,18 @@ LiquidityResult Cpmm::remove_liquidity(double shares, double min_amount_x, doubl
   return result;
 }
 
+void Cpmm::apply_virtual_trade(double new_reserve_x, double new_reserve_y, double fee_x,
+                               double fee_y) {
+  reserve_x_ = new_reserve_x;
+  reserve_y_ = new_reserve_y;
+  // An empty pool has no LP to credit (and x / 0 would poison the
+  // accumulators); the Twamm does not trade against an empty pool anyway.
+  if (total_shares_ > 0.0) {
+    fees_per_share_x_ += fee_x / total_shares_;
+    fees_per_share_y_ += fee_y / total_shares_;
+  }
+}
+
 ArbitrageTrade optimal_arbitrage(double reserve_x, double reserve_y, double fee,
                                  double reference_price) {
   ArbitrageTrade trade;

@@ -79,6 +79,13 @@ class Cpmm {
   double fees_per_share_x() const { return fees_per_share_x_; }
   double fees_per_share_y() const { return fees_per_share_y_; }
 
+  // For the Twamm only (markets/twamm.hpp): sets the reserves after its
+  // virtual orders traded against this pool in closed form, and credits the
+  // fee parts of their inputs (already included in the new reserves) to the
+  // fee accumulators, as a swap does. The Twamm is responsible for the
+  // reserves being positive and conserving tokens; no check is made here.
+  void apply_virtual_trade(double new_reserve_x, double new_reserve_y, double fee_x, double fee_y);
+
  private:
   core::AssetIndex asset_x_;
   core::AssetIndex asset_y_;
