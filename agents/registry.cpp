@@ -5,6 +5,7 @@
 #include "agents/arbitrageur.hpp"
 #include "agents/lp.hpp"
 #include "agents/noise_trader.hpp"
+#include "agents/sandwich_attacker.hpp"
 #include "agents/twap_trader.hpp"
 
 namespace defisim::agents {
@@ -32,6 +33,7 @@ std::span<const config::KeySpec> common_agent_keys() { return common_keys; }
 std::span<const AgentType> agent_types() {
   static const AgentType types[] = {
       arbitrageur_type(),
+      sandwich_attacker_type(),
       noise_trader_type(),
       lp_type(),
       twap_trader_type(),
