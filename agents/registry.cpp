@@ -1,11 +1,11 @@
 #include "agents/registry.hpp"
 
-
-
 #include "agents/arbitrageur.hpp"
 #include "agents/lp.hpp"
 #include "agents/noise_trader.hpp"
 #include "agents/sandwich_attacker.hpp"
+#include "agents/twamm_front_runner.hpp"
+#include "agents/twamm_trader.hpp"
 #include "agents/twap_trader.hpp"
 
 namespace defisim::agents {
@@ -37,6 +37,8 @@ std::span<const AgentType> agent_types() {
       noise_trader_type(),
       lp_type(),
       twap_trader_type(),
+      twamm_trader_type(),
+      twamm_front_runner_type(),
   };
   return types;
 }

@@ -10,7 +10,7 @@ namespace defisim::agents {
 namespace {
 
 constexpr config::KeySpec sandwich_attacker_keys[] = {
-    {"markets", "list of market ids", "every cpmm market", "the pools whose public swaps it sandwiches"},
+    {"markets", "list of market ids", "every market with a constant-product pool", "the pools whose public swaps it sandwiches (cpmm, or a twamm's embedded pool)"},
     {"gas_used", "integer", "150000", "gas units per transaction (>= 0); a sandwich sends two"},
     {"priority_fee_gwei", "number", "0",
      "tip per gas unit on both transactions under `mev` ordering, gwei (>= 0); under `priority_fee` the tips "
@@ -150,7 +150,7 @@ SandwichAttacker::SandwichAttacker(const SandwichAttackerParams& params, const A
 SandwichAttacker::Opportunity SandwichAttacker::evaluate(const View& view, std::uint32_t target) const {
   Opportunity opportunity;
   const core::Transaction& victim = view.mempool[target];
-  const auto& pool = std::get<markets::Cpmm>(view.markets[victim.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[victim.market]);
   if (!pool.trades(victim.token_in)) return opportunity;
   const bool x_in = victim.token_in == pool.asset_x();
   const double price_in = view.reference_prices[victim.token_in];
@@ -180,7 +180,7 @@ SandwichAttacker::Opportunity SandwichAttacker::evaluate(const View& view, std::
 bool SandwichAttacker::submit(const View& view, const Opportunity& opportunity, TransactionSink& sink) {
   if (attempt_count_ == max_attacks_per_block) return false;
   const core::Transaction& victim = view.mempool[opportunity.target];
-  const auto& pool = std::get<markets::Cpmm>(view.markets[victim.market]);
+  const auto& pool = markets::constant_product_pool(view.markets[victim.market]);
   const core::AssetIndex token_out = victim.token_in == pool.asset_x() ? pool.asset_y() : pool.asset_x();
   const double price_in = view.reference_prices[victim.token_in];
 
@@ -304,19 +304,19 @@ std::shared_ptr<const AgentParams> parse_sandwich_attacker(const config::ConfigN
   if (node.has("markets")) {
     for (const config::ConfigNode& market : node.child("markets").elements()) {
       const core::MarketIndex index = names.market(market);
-      if (!std::holds_alternative<markets::CpmmParams>(names.markets[index])) {
-        market.fail("the sandwich_attacker attacks cpmm markets only");
+      if (markets::constant_product_params(names.markets[index]) == nullptr) {
+        market.fail("the sandwich_attacker attacks constant-product pools only (cpmm, or a twamm's embedded pool)");
       }
       params->markets.push_back(index);
     }
   } else {
     for (std::size_t i = 0; i < names.markets.size(); ++i) {
-      if (std::holds_alternative<markets::CpmmParams>(names.markets[i])) {
+      if (markets::constant_product_params(names.markets[i]) != nullptr) {
         params->markets.push_back(static_cast<core::MarketIndex>(i));
       }
     }
   }
-  if (params->markets.empty()) node.fail("the sandwich_attacker has no cpmm market to attack");
+  if (params->markets.empty()) node.fail("the sandwich_attacker has no constant-product pool to attack");
   params->market_slot.assign(names.markets.size(), -1);
   for (std::size_t k = 0; k < params->markets.size(); ++k) {
     if (params->market_slot[params->markets[k]] >= 0) node.child("markets").fail("a market is listed twice");

@@ -5,19 +5,35 @@
 #include <variant>
 
 #include "markets/cpmm.hpp"
+#include "markets/twamm.hpp"
 
 namespace defisim::markets {
 
-using MarketParams = std::variant<CpmmParams>;
-using Market = std::variant<Cpmm>;
+using MarketParams = std::variant<CpmmParams, TwammParams>;
+using Market = std::variant<Cpmm, Twamm>;
 
-// The constant-product pool a market trades through: a cpmm is one.
-// Swappers, arbitrageurs, searchers and LPs read and trade it.
-inline const Cpmm& constant_product_pool(const Market& market) { return std::get<Cpmm>(market); }
-inline Cpmm& constant_product_pool(Market& market) { return std::get<Cpmm>(market); }
-// Its parameters, or nullptr if the market has no constant-product pool.
+// The constant-product pool a market trades through: a cpmm is one, a twamm
+// embeds one. Swappers, arbitrageurs, searchers and LPs read and trade it.
+inline const Cpmm& constant_product_pool(const Market& market) {
+  if (const auto* twamm = std::get_if<Twamm>(&market)) return twamm->pool();
+  return std::get<Cpmm>(market);
+}
+inline Cpmm& constant_product_pool(Market& market) {
+  if (auto* twamm = std::get_if<Twamm>(&market)) return twamm->pool();
+  return std::get<Cpmm>(market);
+}
+// Its parameters (every mechanism has a pool today).
 inline const CpmmParams* constant_product_params(const MarketParams& params) {
+  if (const auto* twamm = std::get_if<TwammParams>(&params)) return &twamm->pool;
   return std::get_if<CpmmParams>(&params);
+}
+
+// Every token of `asset` the market holds: a cpmm's reserve; a twamm's
+// reserve plus its order pools' unsold input and unwithdrawn proceeds. What
+// the conservation check sums.
+inline double holdings_of(const Market& market, core::AssetIndex asset) {
+  if (const auto* twamm = std::get_if<Twamm>(&market)) return twamm->holdings_of(asset);
+  return std::get<Cpmm>(market).reserve_of(asset);
 }
 
 }  // namespace defisim::markets

@@ -106,13 +106,25 @@ constexpr KeySpec cpmm_keys[] = {
     {"fee", "number", "0.003", "swap fee on the input, fraction in [0, 1)"},
 };
 
+constexpr KeySpec twamm_keys[] = {
+    {"id", "string", "", "market name, unique; used in agent configs, metrics, --set and sweeps"},
+    {"type", "string", "", "twamm"},
+    {"pair", "list of 2 assets", "", "[X, Y]: the embedded pool's assets; prices are quoted as Y per X"},
+    {"reserves", "map asset -> number", "", "initial reserves of the embedded pool, tokens (> 0)"},
+    {"fee", "number", "0.003",
+     "fee on the input of swaps and of long-term orders' virtual trades, fraction in [0, 1)"},
+    {"order_interval_blocks", "integer", "300",
+     "long-term orders start and expire only on multiples of this many blocks (>= 1; 300 = 1 hour of 12 s blocks)"},
+    {"max_orders", "integer", "256", "long-term orders that can be placed over a path (storage reserved per path; 1 to 1000000)"},
+};
+
 constexpr KeySpec sweep_keys[] = {
     {"grid", "map key -> list", "none",
      "one scenario per combination of the listed values (first key varies slowest)"},
     {"list", "list of maps key -> value", "none", "one scenario per entry"},
 };
 
-constexpr std::string_view market_types[] = {"cpmm"};
+constexpr std::string_view market_types[] = {"cpmm", "twamm"};
 constexpr std::string_view process_names[] = {"gbm", "jump_diffusion", "replay"};
 constexpr std::string_view ordering_names[] = {"fifo", "random", "priority_fee", "mev", "private"};
 
@@ -389,7 +401,7 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
     if (!market.is_map()) market.fail("expected a map with `id` and `type`");
     const ConfigNode type_node = market.child("type");
     const std::string type = type_node.one_of(type_node.as_string(), market_types);
-    market.check_keys(cpmm_keys);
+    market.check_keys(type == "twamm" ? std::span<const KeySpec>(twamm_keys) : std::span<const KeySpec>(cpmm_keys));
     std::string id = market.child("id").as_string();
     if (id.empty() || id.find_first_of(".[]= ") != std::string::npos) {
       market.child("id").fail("ids must be non-empty and contain no '.', '[', ']', '=' or spaces");
@@ -399,7 +411,7 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
     }
     markets::CpmmParams params;
     const ConfigNode pair = market.child("pair");
-    if (pair.size() != 2) pair.fail(fmt::format("a cpmm pair has exactly 2 assets, got {}", pair.size()));
+    if (pair.size() != 2) pair.fail(fmt::format("a {} pair has exactly 2 assets, got {}", type, pair.size()));
     params.asset_x = resolve_asset(pair.element(0), spec.assets);
     params.asset_y = resolve_asset(pair.element(1), spec.assets);
     if (params.asset_x == params.asset_y) pair.fail("the two assets of a pair must differ");
@@ -426,7 +438,16 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
     }
     params.fee = market.number_in("fee", 0.003, 0.0, true, 1.0, false);
     spec.market_ids.push_back(std::move(id));
-    spec.markets.emplace_back(params);
+    if (type == "twamm") {
+      markets::TwammParams twamm;
+      twamm.pool = params;
+      twamm.order_interval_blocks = static_cast<std::uint64_t>(market.integer_at_least("order_interval_blocks", 300, 1));
+      twamm.max_orders = static_cast<std::uint32_t>(market.integer_at_least("max_orders", 256, 1));
+      if (twamm.max_orders > 1000000) market.child("max_orders").fail("at most 1000000");
+      spec.markets.emplace_back(twamm);
+    } else {
+      spec.markets.emplace_back(params);
+    }
   }
 }
 
@@ -636,6 +657,10 @@ std::vector<ConfigSection> config_sections() {
       {"price.jumps", "Merton jumps (process: jump_diffusion).", jumps_keys},
       {"price.replay", "Historical replay (process: replay).", replay_keys},
       {"markets[] (type: cpmm)", "Uniswap v2 constant-product pool.", cpmm_keys},
+      {"markets[] (type: twamm)",
+       "Paradigm's TWAMM: an embedded Uniswap v2 pool (swaps, liquidity, arbitrage as a cpmm) plus two "
+       "long-term order pools whose virtual trades execute between blocks in closed form (markets/README.md).",
+       twamm_keys},
       {"sweep", "Scenarios. Keys are dotted paths as in --set: markets.<id>.<key>, agents.<id>.<key>, "
                 "price.volatility.<asset>, ... Every scenario uses the same random numbers on path i "
                 "(common random numbers).",

@@ -37,18 +37,30 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
                               "reference (off-chain) price, numeraire per token", RiskTail::lower_is_worse});
   }
   for (std::size_t m = 0; m < spec->markets.size(); ++m) {
-    const auto& pool = std::get<markets::CpmmParams>(spec->markets[m]);
+    const markets::CpmmParams& pool = *markets::constant_product_params(spec->markets[m]);
+    const bool is_twamm = std::holds_alternative<markets::TwammParams>(spec->markets[m]);
     const std::string& id = spec->market_ids[m];
-    market_slots.push_back({series_metrics.size(), cpmm_series_count, outcome_metrics.size(), cpmm_outcome_count});
     const std::string quote = fmt::format("{} per {}", spec->assets[pool.asset_y], spec->assets[pool.asset_x]);
-    append(series_metrics, id,
-           {{"spot_price", quote, "pool marginal price before fees", RiskTail::lower_is_worse},
-            {"value", "numeraire", "pool reserves at reference prices", RiskTail::lower_is_worse}});
-    append(outcome_metrics, id,
-           {{"swaps", "count", "executed swaps", RiskTail::lower_is_worse},
-            {"volume", "numeraire", "swap input value at reference prices", RiskTail::lower_is_worse},
-            {"fees", "numeraire", "swap fees at reference prices when paid", RiskTail::lower_is_worse},
-            {"final_value", "numeraire", "pool reserves at final reference prices", RiskTail::lower_is_worse}});
+    std::vector<output::MetricInfo> series = {
+        {"spot_price", quote, "pool marginal price before fees", RiskTail::lower_is_worse},
+        {"value", "numeraire", "pool reserves at reference prices", RiskTail::lower_is_worse}};
+    std::vector<output::MetricInfo> outcomes = {
+        {"swaps", "count", "executed swaps", RiskTail::lower_is_worse},
+        {"volume", "numeraire", "swap input value at reference prices", RiskTail::lower_is_worse},
+        {"fees", "numeraire", "swap fees at reference prices when paid", RiskTail::lower_is_worse},
+        {"final_value", "numeraire", "pool reserves at final reference prices", RiskTail::lower_is_worse}};
+    if (is_twamm) {
+      series.push_back({"order_pool_value", "numeraire",
+                        "long-term orders' unsold input and unwithdrawn proceeds at reference prices",
+                        RiskTail::lower_is_worse});
+      outcomes.push_back({"orders_placed", "count", "long-term orders placed", RiskTail::lower_is_worse});
+      outcomes.push_back({"virtual_volume", "numeraire",
+                          "long-term orders' input sold to the pool, at reference prices when sold",
+                          RiskTail::lower_is_worse});
+    }
+    market_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
+    append(series_metrics, id, std::move(series));
+    append(outcome_metrics, id, std::move(outcomes));
   }
   chain_slots = {0, 0, outcome_metrics.size(), chain_outcome_count};
   append(outcome_metrics, "chain",

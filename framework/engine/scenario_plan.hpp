@@ -36,9 +36,9 @@ struct ScenarioPlan {
   std::size_t series_values_per_path() const { return series_metrics.size() * samples(); }
 };
 
-// Market metrics the engine records (markets know nothing of metrics).
-inline constexpr std::size_t cpmm_series_count = 2;   // spot_price, value
-inline constexpr std::size_t cpmm_outcome_count = 4;  // swaps, volume, fees, final_value
+// Market metrics the engine records (markets know nothing of metrics):
+// series spot_price, value (+ order_pool_value for a twamm); outcomes swaps,
+// volume, fees, final_value (+ orders_placed, virtual_volume for a twamm).
 // transactions, reverts, dropped, gas_paid, bundles, bribes, builder_revenue, victim_loss
 inline constexpr std::size_t chain_outcome_count = 8;
 // An agent records at most this many series (a fixed scratch row per sample).

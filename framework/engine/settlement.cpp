@@ -145,6 +145,51 @@ void execute_remove_liquidity(const Transaction& transaction, markets::Cpmm& poo
   receipt.amount_other = x_first ? result.amount_y : result.amount_x;
 }
 
+// Long-term orders (twamm) are wallet-funded: the order's input leaves the
+// wallet when it is placed; refunds and proceeds come back to it. The twamm
+// must be up to date (the engine executes its virtual orders each block
+// before any transaction).
+void execute_place_order(const Transaction& transaction, markets::Twamm& twamm, Ledger& ledger,
+                         const SettlementContext& context, Receipt& receipt) {
+  const markets::Cpmm& pool = twamm.pool();
+  if (!pool.trades(transaction.token_in)) {
+    receipt.revert_reason = RevertReason::invalid_token;
+  } else if (!(transaction.amount_in > 0.0) || !std::isfinite(transaction.amount_in)) {
+    receipt.revert_reason = RevertReason::invalid_amount;
+  } else if (!wallet_holds(ledger, transaction, transaction.token_in, transaction.amount_in, context)) {
+    receipt.revert_reason = RevertReason::insufficient_balance;
+    return;
+  }
+  if (!pay_gas(transaction, ledger, context, receipt)) return;
+  if (receipt.revert_reason != RevertReason::none) return;
+  const markets::LongTermOrderResult result =
+      twamm.place_order(transaction.sender, transaction.token_in, transaction.amount_in,
+                        transaction.duration_blocks, context.block);
+  receipt.revert_reason = result.revert_reason;
+  receipt.token_out = transaction.token_in == pool.asset_x() ? pool.asset_y() : pool.asset_x();
+  if (!result.succeeded()) return;
+  ledger.balance(transaction.sender, transaction.token_in) -= result.amount_in;
+  receipt.amount_in = result.amount_in;
+  receipt.order_id = result.order_id;
+}
+
+void execute_settle_order(const Transaction& transaction, markets::Twamm& twamm, Ledger& ledger,
+                          const SettlementContext& context, Receipt& receipt) {
+  if (!pay_gas(transaction, ledger, context, receipt)) return;
+  const markets::OrderSettlement result =
+      transaction.kind == core::TransactionKind::cancel_long_term_order
+          ? twamm.cancel_order(transaction.sender, transaction.order_id)
+          : twamm.withdraw_proceeds(transaction.sender, transaction.order_id);
+  receipt.revert_reason = result.revert_reason;
+  receipt.order_id = transaction.order_id;
+  if (!result.succeeded()) return;
+  ledger.balance(transaction.sender, result.refund_token) += result.refund_amount;
+  ledger.balance(transaction.sender, result.proceeds_token) += result.proceeds_amount;
+  receipt.token_out = result.proceeds_token;
+  receipt.amount_out = result.proceeds_amount;
+  receipt.amount_other = result.refund_amount;
+}
+
 }  // namespace
 
 Receipt execute(const Transaction& transaction, std::span<markets::Market> markets, Ledger& ledger,
@@ -155,23 +200,35 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
     receipt.revert_reason = RevertReason::unsupported;
     return receipt;
   }
-  auto& pool = std::get<markets::Cpmm>(markets[transaction.market]);
+  markets::Market& market = markets[transaction.market];
   if (transaction.kind != core::TransactionKind::swap && transaction.funding != Funding::wallet) {
-    receipt.revert_reason = RevertReason::unsupported;  // liquidity moves only from wallets
+    receipt.revert_reason = RevertReason::unsupported;  // liquidity and long-term orders move only from wallets
     return receipt;
   }
+  auto* twamm = std::get_if<markets::Twamm>(&market);
   switch (transaction.kind) {
-    case core::TransactionKind::swap: execute_swap(transaction, pool, ledger, context, receipt); break;
+    case core::TransactionKind::swap:
+      execute_swap(transaction, markets::constant_product_pool(market), ledger, context, receipt);
+      break;
     case core::TransactionKind::add_liquidity:
-      execute_add_liquidity(transaction, pool, ledger, context, receipt);
+      execute_add_liquidity(transaction, markets::constant_product_pool(market), ledger, context, receipt);
       break;
     case core::TransactionKind::remove_liquidity:
-      execute_remove_liquidity(transaction, pool, ledger, context, receipt);
+      execute_remove_liquidity(transaction, markets::constant_product_pool(market), ledger, context, receipt);
       break;
     case core::TransactionKind::place_long_term_order:
     case core::TransactionKind::cancel_long_term_order:
     case core::TransactionKind::withdraw_proceeds:
-      receipt.revert_reason = RevertReason::unsupported;  // long-term orders are twamm-only
+      if (twamm == nullptr) {
+        receipt.revert_reason = RevertReason::unsupported;  // long-term orders are twamm-only
+        break;
+      }
+      twamm->execute_virtual_orders(context.block);  // touched: up to date first, as the contract does
+      if (transaction.kind == core::TransactionKind::place_long_term_order) {
+        execute_place_order(transaction, *twamm, ledger, context, receipt);
+      } else {
+        execute_settle_order(transaction, *twamm, ledger, context, receipt);
+      }
       break;
   }
   return receipt;

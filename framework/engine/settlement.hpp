@@ -16,12 +16,19 @@ struct SettlementContext {
   core::AssetIndex numeraire = 0;
   core::AgentIndex builder_account = 0;  // receives gas
   double base_gas_price_gwei = 0.0;
+  core::BlockNumber block = 0;  // the block being executed (a twamm places orders from it)
 };
 
 // Gas: every included transaction pays gas_used x (base + priority) gwei in
 // the native asset to the builder, whether it succeeds or reverts. A
 // wallet-funded transaction whose wallet cannot pay its input and gas is
 // invalid: it reverts with insufficient_balance and pays nothing.
+//
+// Long-term orders (twamm only, wallet-funded): place_long_term_order takes
+// amount_in of token_in from the wallet (receipt: amount_in accepted,
+// order_id, token_out the token it buys); cancel_long_term_order pays the
+// unsold input (receipt.amount_other, token_in) and the proceeds so far
+// (receipt.amount_out, token_out); withdraw_proceeds pays the proceeds.
 core::Receipt execute(const core::Transaction& transaction, std::span<markets::Market> markets,
                       Ledger& ledger, const SettlementContext& context);
 

@@ -56,12 +56,17 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   // owned by the genesis account.
   markets_.reserve(spec_.markets.size());
   for (std::size_t m = 0; m < spec_.markets.size(); ++m) {
-    const auto& params = std::get<markets::CpmmParams>(spec_.markets[m]);
+    const markets::CpmmParams& params = *markets::constant_product_params(spec_.markets[m]);
     ledger_.venue(params.asset_x) -= params.reserve_x;
     ledger_.venue(params.asset_y) -= params.reserve_y;
-    markets_.emplace_back(markets::Cpmm(params));
+    if (const auto* twamm = std::get_if<markets::TwammParams>(&spec_.markets[m])) {
+      markets_.emplace_back(markets::Twamm(*twamm));
+      twamm_markets_.push_back(static_cast<core::MarketIndex>(m));
+    } else {
+      markets_.emplace_back(markets::Cpmm(params));
+    }
     ledger_.shares(genesis_account_, static_cast<core::MarketIndex>(m)) =
-        std::get<markets::Cpmm>(markets_.back()).total_shares();
+        markets::constant_product_pool(markets_.back()).total_shares();
   }
   agents_.reserve(spec_.agents.size());
   for (std::size_t a = 0; a < spec_.agents.size(); ++a) {
@@ -172,6 +177,7 @@ void World::publish_prices(std::size_t chunk_block) {
 }
 
 void World::execute_block() {
+  settlement_.block = block_;
   const std::span<const core::Transaction> pending = mempool_.pending();
   builder_.plan(pending);
   receipts_.clear();
@@ -227,19 +233,25 @@ bool World::execute_bundle(std::span<const core::Transaction> pending, const Blo
     if (back != nullptr) exclude(*back, core::RevertReason::bundle_failed);
     return false;
   };
-  // Bundles sandwich swaps on one constant-product pool (its state is what is
-  // saved and restored).
+  // A bundle's own transactions are swaps on its target's constant-product
+  // pool, and a back-run needs a swap target: so the pool is the only market
+  // state a failed bundle must restore (a target that is not a swap, such as
+  // a long-term order placement, runs last and changes nothing if it reverts).
   const core::MarketIndex market = target.market;
-  if (market >= markets_.size() || !std::holds_alternative<markets::Cpmm>(markets_[market]) ||
-      (front != nullptr && front->market != market) || (back != nullptr && back->market != market)) {
+  auto is_pool_swap = [&](const core::Transaction* transaction) {
+    return transaction == nullptr ||
+           (transaction->kind == core::TransactionKind::swap && transaction->market == market);
+  };
+  const bool target_is_swap = target.kind == core::TransactionKind::swap;
+  if (market >= markets_.size() || !is_pool_swap(front) || !is_pool_swap(back) || (back != nullptr && !target_is_swap)) {
     return exclude_bundle();
   }
-  const auto& pool = std::get<markets::Cpmm>(markets_[market]);
-  const bool target_is_swap = target.kind == core::TransactionKind::swap && pool.trades(target.token_in);
+  markets::Cpmm& pool = markets::constant_product_pool(markets_[market]);
+  const bool target_trades_pool = target_is_swap && pool.trades(target.token_in);
   const double amount_out_unattacked =
-      target_is_swap ? pool.amount_out(target.token_in == pool.asset_x(), target.amount_in) : 0.0;
+      target_trades_pool ? pool.amount_out(target.token_in == pool.asset_x(), target.amount_in) : 0.0;
   ledger_before_bundle_ = ledger_;  // same shape: copies without allocating
-  market_before_bundle_ = markets_[market];
+  const markets::Cpmm pool_before_bundle = pool;
   const std::size_t first = receipts_.size();
   auto run = [&](const core::Transaction& transaction) {
     const auto position = static_cast<std::uint32_t>(receipts_.size());
@@ -256,12 +268,12 @@ bool World::execute_bundle(std::span<const core::Transaction> pending, const Blo
   }
   if (!executed) {
     ledger_ = ledger_before_bundle_;
-    markets_[market] = *market_before_bundle_;
+    pool = pool_before_bundle;
     receipts_.resize(first);
     return exclude_bundle();
   }
   core::Receipt& target_receipt = receipts_[first + (front != nullptr ? 1 : 0)];
-  if (front != nullptr && target_is_swap) {
+  if (front != nullptr && target_trades_pool) {
     target_receipt.sandwiched = true;
     target_receipt.amount_out_unattacked = amount_out_unattacked;
     victim_loss_ += (amount_out_unattacked - target_receipt.amount_out) * reference_prices_[target_receipt.token_out];
@@ -290,6 +302,9 @@ void World::account(const core::Receipt& receipt) {
     return;
   }
   ++market_versions_[receipt.transaction.market];
+  if (receipt.transaction.kind == core::TransactionKind::place_long_term_order) {
+    market_totals_[receipt.transaction.market].orders_placed += 1.0;
+  }
   if (receipt.transaction.kind == core::TransactionKind::swap) {
     MarketTotals& totals = market_totals_[receipt.transaction.market];
     const double price_in = reference_prices_[receipt.transaction.token_in];
@@ -342,9 +357,40 @@ void World::fall_asleep(IdleAgent& agent) {
   }
 }
 
+// Phase 3, lazy accrual: each twamm executes its virtual orders up to this
+// block, as the contract does when first touched in a block. Every block,
+// not only when a transaction touches it, because agents read its pool's
+// state; with no order active it costs a check. A pool moved by virtual
+// trades counts as changed for idle agents watching it.
+void World::accrue_markets() {
+  for (const core::MarketIndex m : twamm_markets_) {
+    auto& twamm = std::get<markets::Twamm>(markets_[m]);
+    if (!twamm.has_active_orders()) continue;
+    const markets::Cpmm& pool = twamm.pool();
+    const double unsold_x_before = twamm.pooled_unsold(pool.asset_x());
+    const double unsold_y_before = twamm.pooled_unsold(pool.asset_y());
+    const std::uint64_t segments_before = twamm.segments_evaluated();
+    twamm.execute_virtual_orders(block_);
+    if (twamm.segments_evaluated() == segments_before) continue;
+    ++market_versions_[m];
+    // Nothing else moves the pooled input during accrual: what left it was sold.
+    market_totals_[m].virtual_volume +=
+        (unsold_x_before - twamm.pooled_unsold(pool.asset_x())) * reference_prices_[pool.asset_x()] +
+        (unsold_y_before - twamm.pooled_unsold(pool.asset_y())) * reference_prices_[pool.asset_y()];
+  }
+}
+
+bool World::virtual_orders_active() const {
+  for (const core::MarketIndex m : twamm_markets_) {
+    if (std::get<markets::Twamm>(markets_[m]).has_active_orders()) return true;
+  }
+  return false;
+}
+
 void World::step() {
   ++block_;
   advance_prices();
+  accrue_markets();
   agents::View& current = view();
   for (const std::size_t a : act_order_) {
     IdleAgent& idle = idle_agents_[a];
@@ -475,7 +521,8 @@ void World::run(std::span<double> series, std::span<double> outcomes) {
   while (block_ < spec_.blocks) {
     const core::BlockNumber stop = next_sample < samples ? plan_.sample_blocks[next_sample] : spec_.blocks;
     // Skipped blocks change no holdings, so conservation checks lose nothing.
-    if (awake_agents_ == 0 && spec_.skip_idle_agents) skip_quiet_blocks(stop);
+    // A twamm with active orders changes every block: no block is quiet.
+    if (awake_agents_ == 0 && spec_.skip_idle_agents && !virtual_orders_active()) skip_quiet_blocks(stop);
     if (block_ < stop) {
       step();
       if (spec_.check_conservation) check_conservation(tolerance);
@@ -492,11 +539,13 @@ void World::record(std::span<double> series, std::size_t sample) {
     slot(plan_.reference_slots.series_offset + i) = reference_prices_[spec_.risky_assets[i]];
   }
   for (std::size_t m = 0; m < markets_.size(); ++m) {
-    const auto& pool = std::get<markets::Cpmm>(markets_[m]);
+    const markets::Cpmm& pool = markets::constant_product_pool(markets_[m]);
     const std::size_t offset = plan_.market_slots[m].series_offset;
     slot(offset) = pool.spot_price();
-    slot(offset + 1) = pool.reserve_x() * reference_prices_[pool.asset_x()] +
-                       pool.reserve_y() * reference_prices_[pool.asset_y()];
+    slot(offset + 1) = pool_value(pool);
+    if (std::holds_alternative<markets::Twamm>(markets_[m])) {
+      slot(offset + 2) = market_value(markets_[m]) - pool_value(pool);
+    }
   }
   // Agents write a small contiguous scratch row; scatter it to [metric][sample].
   double scratch[max_series_per_agent];
@@ -511,13 +560,15 @@ void World::record(std::span<double> series, std::size_t sample) {
 
 void World::finish(std::span<double> outcomes) {
   for (std::size_t m = 0; m < markets_.size(); ++m) {
-    const auto& pool = std::get<markets::Cpmm>(markets_[m]);
     const std::size_t offset = plan_.market_slots[m].outcome_offset;
     outcomes[offset] = market_totals_[m].swaps;
     outcomes[offset + 1] = market_totals_[m].volume;
     outcomes[offset + 2] = market_totals_[m].fees;
-    outcomes[offset + 3] = pool.reserve_x() * reference_prices_[pool.asset_x()] +
-                           pool.reserve_y() * reference_prices_[pool.asset_y()];
+    outcomes[offset + 3] = pool_value(markets::constant_product_pool(markets_[m]));
+    if (std::holds_alternative<markets::Twamm>(markets_[m])) {
+      outcomes[offset + 4] = market_totals_[m].orders_placed;
+      outcomes[offset + 5] = market_totals_[m].virtual_volume;
+    }
   }
   const std::size_t chain = plan_.chain_slots.outcome_offset;
   outcomes[chain] = transactions_;
@@ -535,6 +586,16 @@ void World::finish(std::span<double> outcomes) {
   }
 }
 
+double World::pool_value(const markets::Cpmm& pool) const {
+  return pool.reserve_x() * reference_prices_[pool.asset_x()] + pool.reserve_y() * reference_prices_[pool.asset_y()];
+}
+
+double World::market_value(const markets::Market& market) const {
+  const markets::Cpmm& pool = markets::constant_product_pool(market);
+  return markets::holdings_of(market, pool.asset_x()) * reference_prices_[pool.asset_x()] +
+         markets::holdings_of(market, pool.asset_y()) * reference_prices_[pool.asset_y()];
+}
+
 ConservationReport World::conservation() const {
   ConservationReport report;
   for (std::size_t asset = 0; asset < spec_.assets.size(); ++asset) {
@@ -547,7 +608,7 @@ ConservationReport World::conservation() const {
       gross += std::fabs(held);
     }
     for (const markets::Market& market : markets_) {
-      const double held = std::get<markets::Cpmm>(market).reserve_of(a);
+      const double held = markets::holdings_of(market, a);
       sum += held;
       gross += std::fabs(held);
     }
@@ -575,7 +636,7 @@ void World::check_conservation(double tolerance) const {
     for (std::size_t account = 0; account < ledger_.accounts(); ++account) {
       held += ledger_.shares(static_cast<core::AgentIndex>(account), static_cast<core::MarketIndex>(m));
     }
-    const double total = std::get<markets::Cpmm>(markets_[m]).total_shares();
+    const double total = markets::constant_product_pool(markets_[m]).total_shares();
     if (!(std::fabs(held - total) <= tolerance * total)) {  // NaN fails too
       throw core::InvariantViolation(fmt::format("LP shares not conserved: path {}, block {}, market {}: held {} vs total {}",
                                                  path_, block_, spec_.market_ids[m], held, total));

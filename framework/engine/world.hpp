@@ -5,7 +5,7 @@
 // Blocks 1..blocks, each:
 //   1. exogenous step: the price process advances the reference prices
 //   2. oracles update (protocols read the reference until oracles exist)
-//   3. lazy accrual (nothing to accrue for cpmm)
+//   3. lazy accrual: each twamm executes its virtual orders up to the block
 //   4. agents act in config order, submitting to the mempool; an agent that
 //      declared itself idle (agents/wake.hpp) is skipped until its wake
 //      condition holds
@@ -18,7 +18,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -85,6 +84,11 @@ class World {
   void account(const core::Receipt& receipt);
   void exclude(const core::Transaction& transaction, core::RevertReason reason);
   std::span<const core::Transaction> public_mempool() const;
+  void accrue_markets();
+  bool virtual_orders_active() const;
+  // At reference prices: a pool's reserves; everything a market holds.
+  double pool_value(const markets::Cpmm& pool) const;
+  double market_value(const markets::Market& market) const;
   void record(std::span<double> series, std::size_t sample);
   void finish(std::span<double> outcomes);
   agents::View& view();
@@ -121,6 +125,7 @@ class World {
 
   // chain
   std::vector<markets::Market> markets_;
+  std::vector<core::MarketIndex> twamm_markets_;  // phase 3 brings these up to date
   Ledger ledger_;
   std::vector<std::unique_ptr<agents::Agent>> agents_;
   // Agents in the order they act: those that read the public mempool last,
@@ -129,9 +134,9 @@ class World {
   Mempool mempool_;
   BlockBuilder builder_;
   std::vector<core::Receipt> receipts_;
-  // Undo buffers for a bundle the builder must drop after trying it.
+  // Undo buffer for a bundle the builder must drop after trying it (the
+  // pool it touched is saved on the stack).
   Ledger ledger_before_bundle_;
-  std::optional<markets::Market> market_before_bundle_;
   core::AgentIndex builder_account_;
   core::AgentIndex genesis_account_;
   agents::View view_;
@@ -146,6 +151,7 @@ class World {
   // engine-recorded metrics
   struct MarketTotals {
     double swaps = 0, volume = 0, fees = 0;
+    double orders_placed = 0, virtual_volume = 0;  // twamm
   };
   std::vector<MarketTotals> market_totals_;
   double transactions_ = 0, reverts_ = 0, dropped_ = 0, gas_paid_ = 0;
