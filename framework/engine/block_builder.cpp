@@ -27,16 +27,16 @@ void Mempool::clear() {
   dropped_.clear();
 }
 
+// The per-target bundle tables exist only under `mev`: every path builds a
+// builder, and most orderings never need them.
 BlockBuilder::BlockBuilder(Ordering ordering, std::uint32_t capacity, std::uint64_t seed, std::uint64_t path)
-    : ordering_(ordering),
-      random_(seed, path, core::streams::builder),
-      order_(capacity),
-      slots_(capacity),
-      excluded_(capacity),
-      winner_sender_(capacity, core::no_agent),
-      winner_bid_(capacity, 0.0),
-      front_of_target_(capacity, BlockSlot::none),
-      back_of_target_(capacity, BlockSlot::none) {
+    : ordering_(ordering), random_(seed, path, core::streams::builder), order_(capacity), slots_(capacity) {
+  if (ordering_ != Ordering::mev) return;
+  excluded_.resize(capacity);
+  winner_sender_.assign(capacity, core::no_agent);
+  winner_bid_.assign(capacity, 0.0);
+  front_of_target_.assign(capacity, BlockSlot::none);
+  back_of_target_.assign(capacity, BlockSlot::none);
   bundle_transactions_.reserve(capacity);
 }
 

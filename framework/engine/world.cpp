@@ -38,7 +38,8 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
       mempool_(spec_.max_transactions_per_block),
       builder_(spec_.ordering, spec_.max_transactions_per_block, spec_.seed, path),
-      ledger_before_bundle_(ledger_),
+      // Only `mev` executes bundles; other orderings keep an empty undo buffer.
+      ledger_before_bundle_(spec_.ordering == Ordering::mev ? ledger_ : Ledger(0, 0, 0)),
       builder_account_(static_cast<core::AgentIndex>(spec_.agents.size())),
       genesis_account_(static_cast<core::AgentIndex>(spec_.agents.size() + 1)),
       idle_agents_(spec_.agents.size()),
