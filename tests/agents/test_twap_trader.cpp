@@ -37,7 +37,7 @@ long double amount_out(long double reserve_in, long double reserve_out, long dou
 
 }  // namespace
 
-TEST_CASE("twap_trader: one slice is one swap; the execution price against the TWAP is the closed form",
+TEST_CASE("twap_trader: one slice is one swap, the execution price against the TWAP is the closed form",
           "[agents][twap_trader]") {
   const Sim sim(twap_world(1, 1, 0.0));
   const std::vector<double> outcomes = sim.run_outcomes(0);
@@ -57,7 +57,7 @@ TEST_CASE("twap_trader: one slice is one swap; the execution price against the T
   CHECK(outcomes[sim.outcome("buyer.reverted_slices")] == 0.0);
 }
 
-TEST_CASE("twap_trader: slices execute in sequence on the pool the previous ones left; gas per slice",
+TEST_CASE("twap_trader: slices execute in sequence on the pool the previous ones left, gas per slice",
           "[agents][twap_trader]") {
   const Sim sim(twap_world(4, 10, 20.0));
   const std::vector<double> outcomes = sim.run_outcomes(0);

@@ -157,7 +157,7 @@ TEST_CASE("cli: results are identical for any thread count", "[cli][e2e]") {
   }
 }
 
-TEST_CASE("cli: summarize prints the metrics; --metric filters; errors exit 2 or 3", "[cli][e2e]") {
+TEST_CASE("cli: summarize prints the metrics, --metric filters, errors exit 2 or 3", "[cli][e2e]") {
   const TempDir dir;
   const std::string out = small_run(dir, "OUT.h5", {"-q"});
 

@@ -157,7 +157,7 @@ TEST_CASE("check_keys: a missing required key is reported at the enclosing map",
   CHECK(error.problem() == "missing required key 'name' (experiment name, stored in the results)");
 }
 
-TEST_CASE("check_keys: keys with defaults may be absent; known keys pass", "[config][node]") {
+TEST_CASE("check_keys: keys with defaults may be absent, known keys pass", "[config][node]") {
   const ConfigNode root = root_of("experiment: {name: x}\n");
   CHECK_NOTHROW(root.child("experiment").check_keys(experiment_keys));
   const ConfigNode full = root_of("experiment: {name: x, paths: 4, antithetic: true}\n");
@@ -392,7 +392,7 @@ TEST_CASE("elements and their children carry the element's name in their key pat
 
 // ---------------------------------------------------------------- locations
 
-TEST_CASE("a location names the file, line and column; without a line only the file", "[config][node]") {
+TEST_CASE("a location names the file, line and column, without a line only the file", "[config][node]") {
   CHECK(defisim::core::SourceLocation{"a.yaml", 3, 7}.to_string() == "a.yaml:3:7");
   CHECK(defisim::core::SourceLocation{"--set x=1", 0, 0}.to_string() == "--set x=1");
   const ConfigError error("markets.pool.fee", {"a.yaml", 3, 7}, "1 is out of range; valid: [0, 1)");
@@ -594,7 +594,7 @@ TEST_CASE("parse_assignment rejects what is not KEY=VALUE with an InputError nam
 
 // ---------------------------------------------------------------- files
 
-TEST_CASE("load_yaml_file: a missing file is an InputError; a syntax error has its line and column",
+TEST_CASE("load_yaml_file: a missing file is an InputError, a syntax error has its line and column",
           "[config][node]") {
   const TempDir dir;
   const std::string missing = (dir.path / "missing.yaml").string();

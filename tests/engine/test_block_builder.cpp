@@ -91,7 +91,7 @@ TEST_CASE("mev ordering: ordinary transactions by tip, the best bid's bundle aro
   CHECK(planned.excluded.size() == 2);
 }
 
-TEST_CASE("mev ordering: equal bids go to the bundle that arrived first; a back-run alone bids its own bribe",
+TEST_CASE("mev ordering: equal bids go to the bundle that arrived first, a back-run alone bids its own bribe",
           "[engine][builder]") {
   const Planned tie = plan(Ordering::mev, {ordinary(0, 0.0), bundle_part(1, BundleRole::front_run, 0, 1.0),
                                            bundle_part(2, BundleRole::front_run, 0, 1.0)});
@@ -125,7 +125,7 @@ TEST_CASE("mev ordering: malformed bundles are left out as unsupported", "[engin
   CHECK(planned.slots[0].front_run == 3);
 }
 
-TEST_CASE("orderings other than mev ignore bundle roles; private keeps arrival order", "[engine][builder]") {
+TEST_CASE("orderings other than mev ignore bundle roles, private keeps arrival order", "[engine][builder]") {
   const std::vector<Transaction> transactions = {ordinary(0, 1.0), bundle_part(1, BundleRole::front_run, 0, 5.0),
                                                  ordinary(2, 3.0)};
   // priority_fee: tips 3 > 1 > 0 (the bundle part has tip 0; its bribe is not a tip).
@@ -233,7 +233,7 @@ BundleRun run_sandwich(const std::string& ordering, double min_eth_out, double f
 
 }  // namespace
 
-TEST_CASE("a bundle executes around its target: front-run, target, back-run; the bid goes to the builder",
+TEST_CASE("a bundle executes around its target: front-run, target, back-run, the bid goes to the builder",
           "[engine][builder][bundle]") {
   const BundleRun run = run_sandwich("mev", 0.0, 50000.0, 0.0, 0.01);
   // Hand-worked: the front-run buys ETH with 50,000 USDC, then the victim
