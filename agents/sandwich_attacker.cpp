@@ -28,8 +28,8 @@ constexpr config::KeySpec sandwich_attacker_keys[] = {
     {"flash_loans", "boolean", "false",
      "borrow the front-run's input: no capital limit, but flash_loan_fee of the input is a cost"},
     {"flash_loan_fee", "number", "0.0009",
-     "with flash_loans: fee as a fraction of the front-run input (Aave v2: 0.0009), in [0, 1); recorded as a "
-     "cost (flash_loan_fees), paid to a lender outside the simulated world"},
+     "with flash_loans: fee as a fraction of the front-run input (Aave v2: 0.0009), in [0, 1); paid by the "
+     "front-run to the reference venue, which plays the lender"},
     {"max_front_run_multiple", "number", "10",
      "for a victim without a slippage limit (minimum output 0): the front-run is at most this multiple of the "
      "victim's input (> 0)"},
@@ -118,7 +118,7 @@ class SandwichAttackerParams final : public AgentParams {
         {"attempts", "count", "sandwiches sent (front-run and back-run)", RiskTail::lower_is_worse},
         {"bribes_paid", "numeraire", "bids paid to the builder (mev ordering)", RiskTail::higher_is_worse},
         {"gas_paid", "numeraire", "gas paid, tips included", RiskTail::higher_is_worse},
-        {"flash_loan_fees", "numeraire", "flash-loan fees on executed front-runs (a cost, not moved in the world)",
+        {"flash_loan_fees", "numeraire", "flash-loan fees paid on executed front-runs",
          RiskTail::higher_is_worse},
         {"attacked_volume", "numeraire", "input value of the victims of executed sandwiches at reference prices",
          RiskTail::lower_is_worse},
@@ -213,6 +213,8 @@ bool SandwichAttacker::submit(const View& view, const Opportunity& opportunity, 
   front.bundle_role = core::BundleRole::front_run;
   front.sell_front_run_output = false;
   front.bribe_native = view.ordering == core::Ordering::mev ? opportunity.bribe_native : 0.0;
+  front.lender_fee_numeraire =
+      params_.flash_loans ? params_.flash_loan_fee * opportunity.plan.front_run_in * price_in : 0.0;
 
   // The back-run first: if the mempool fills up in between, a lone back-run
   // reverts (nothing to sell), where a lone front-run would lose its impact.
@@ -268,17 +270,14 @@ void SandwichAttacker::on_receipt(const core::Receipt& receipt, const View& view
   const double native_price = view.reference_prices[view.native_asset];
   const double gas = receipt.gas_paid_native * native_price;
   const double bribe = receipt.bribe_paid_native * native_price;
-  // The venue settles trading PnL minus gas and bribe.
+  // The venue settles trading PnL minus gas, bribe and flash-loan fee.
   profit_ += receipt.venue_settlement;
-  gross_profit_ += receipt.venue_settlement + gas + bribe;
+  gross_profit_ += receipt.venue_settlement + gas + bribe + receipt.lender_fee_paid_numeraire;
   gas_paid_ += gas;
   bribes_paid_ += bribe;
+  flash_loan_fees_ += receipt.lender_fee_paid_numeraire;
   if (!receipt.succeeded()) return;
-  if (receipt.transaction.bundle_role == core::BundleRole::front_run && params_.flash_loans) {
-    const double fee = params_.flash_loan_fee * receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
-    flash_loan_fees_ += fee;
-    profit_ -= fee;
-  } else if (receipt.transaction.bundle_role == core::BundleRole::back_run &&
+  if (receipt.transaction.bundle_role == core::BundleRole::back_run &&
              receipt.transaction.tag < max_attacks_per_block) {
     attacks_ += 1.0;
     attacked_volume_ += attempt_victim_value_[receipt.transaction.tag];

@@ -94,6 +94,10 @@ struct Transaction {
   // A back-run that sells exactly what its bundle's front-run bought
   // (amount_in is then ignored), as a sandwich contract sells its balance.
   bool sell_front_run_output = false;
+  // A venue-funded swap whose input is borrowed for the block (a flash loan)
+  // pays this fee, numeraire, to the reference venue (the lender) if it
+  // executes.
+  double lender_fee_numeraire = 0.0;
 };
 
 struct Receipt {
@@ -109,6 +113,7 @@ struct Receipt {
   double gas_paid_native = 0.0;    // gas cost in the native asset
   double venue_settlement = 0.0;   // Funding::reference_venue: numeraire credited (+) or debited (-)
   double bribe_paid_native = 0.0;  // a bundle's bid, paid to the builder (on the transaction carrying it)
+  double lender_fee_paid_numeraire = 0.0;  // Transaction::lender_fee_numeraire, if paid (included in venue_settlement)
   std::uint32_t order_id = 0;      // place_long_term_order: the new order's id
   // The target of a bundle that executed around it: what it would have
   // received had it executed at the same point without the bundle.

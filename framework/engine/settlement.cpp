@@ -86,6 +86,12 @@ void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& l
     ledger.venue(context.numeraire) -= settlement;
     ledger.balance(transaction.sender, context.numeraire) += settlement;
     receipt.venue_settlement += settlement;
+    if (transaction.lender_fee_numeraire > 0.0) {
+      ledger.venue(context.numeraire) += transaction.lender_fee_numeraire;
+      ledger.balance(transaction.sender, context.numeraire) -= transaction.lender_fee_numeraire;
+      receipt.venue_settlement -= transaction.lender_fee_numeraire;
+      receipt.lender_fee_paid_numeraire = transaction.lender_fee_numeraire;
+    }
   }
 }
 

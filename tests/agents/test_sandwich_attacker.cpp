@@ -397,7 +397,8 @@ TEST_CASE("sandwich attacker, priority_fee: the sandwich executes through tips",
 TEST_CASE("sandwich attacker: flash loans cost their fee, and capital caps the front-run", "[agents][sandwich]") {
   SECTION("flash loans") {
     // Fee 0.0009 of every executed front-run's input at reference prices,
-    // recorded as a cost: profit = gross - gas - bribes - flash_loan_fees.
+    // paid by the front-run to the reference venue (the lender): profit =
+    // gross - gas - bribes - flash_loan_fees, as the venue settled it.
     Sim sim(victim_world("mev", 0.01, 2.0, 20000.0, ", flash_loans: true"));
     const Trace trace = trace_world(sim, 0);
     long double fees = 0;
