@@ -45,7 +45,7 @@ using defisim::test_support::random_world;
 
 // Shares of market m held by all accounts vs the pool's total.
 void check_shares(const World& world, std::size_t market) {
-  const auto& pool = std::get<defisim::markets::Cpmm>(world.markets()[market]);
+  const auto& pool = defisim::markets::constant_product_pool(world.markets()[market]);
   double held = 0.0;
   for (std::size_t account = 0; account < world.ledger().accounts(); ++account) {
     held += world.ledger().shares(static_cast<defisim::core::AgentIndex>(account),
@@ -64,7 +64,7 @@ bool all_finite(const World& world) {
     if (!std::isfinite(world.ledger().venue(static_cast<defisim::core::AssetIndex>(asset)))) return false;
   }
   for (const auto& market : world.markets()) {
-    const auto& pool = std::get<defisim::markets::Cpmm>(market);
+    const auto& pool = defisim::markets::constant_product_pool(market);
     if (!(pool.reserve_x() > 0.0) || !(pool.reserve_y() > 0.0) || !std::isfinite(pool.reserve_x()) ||
         !std::isfinite(pool.reserve_y())) {
       return false;
@@ -79,6 +79,7 @@ TEST_CASE("conservation: 30 random worlds conserve every asset and LP shares at 
   std::mt19937_64 rng(20240601);
   double worst_seen = 0.0;
   std::size_t worlds_with_reverts = 0, worlds_with_lp = 0, worlds_with_drops = 0;
+  std::size_t paths_with_bundles = 0, paths_with_virtual_trades = 0;
   for (int index = 0; index < 30; ++index) {
     const RandomWorld random = random_world(rng, index);
     INFO(random.description << "\n" << random.yaml);
@@ -124,9 +125,21 @@ TEST_CASE("conservation: 30 random worlds conserve every asset and LP shares at 
       CHECK_NOTHROW(run_world.run(series, outcomes));
       if (outcomes[sim.outcome("chain.reverts")] > 0) ++worlds_with_reverts;
       if (outcomes[sim.outcome("chain.dropped")] > 0) ++worlds_with_drops;
+      if (outcomes[sim.outcome("chain.bundles")] > 0) ++paths_with_bundles;
+      for (std::size_t m = 0; m < sim.spec().market_ids.size(); ++m) {
+        const auto& id = sim.spec().market_ids[m];
+        if (std::holds_alternative<defisim::markets::TwammParams>(sim.spec().markets[m]) &&
+            outcomes[sim.outcome(id + ".virtual_volume")] > 0) {
+          ++paths_with_virtual_trades;
+        }
+      }
     }
   }
-  // The random worlds must exercise reverts, mempool drops and wallet-funded deposits.
+  // The random worlds must exercise reverts, mempool drops, wallet-funded
+  // deposits, searcher bundles (mev) and twamm virtual trades.
+  INFO("paths with bundles " << paths_with_bundles << ", with virtual trades " << paths_with_virtual_trades);
+  CHECK(paths_with_bundles > 0);
+  CHECK(paths_with_virtual_trades > 0);
   CHECK(worlds_with_reverts > 0);
   CHECK(worlds_with_drops > 0);
   CHECK(worlds_with_lp > 0);

@@ -1,8 +1,10 @@
 // Randomly generated small worlds (YAML text) for property tests: 1-3 risky
-// assets and USDC, GBM or jump diffusion (optionally correlated), 1-3 cpmm
-// pools on random pairs (mispriced by up to 10%), random gas, native asset,
-// ordering and mempool capacity; an arbitrageur (random gas, tip and minimum
-// profit), 0-3 noise traders and 0-2 LPs.
+// assets and USDC, GBM or jump diffusion (optionally correlated), 1-3 pools
+// (cpmm or twamm) on random pairs (mispriced by up to 10%), random gas,
+// native asset, ordering (all five policies) and mempool capacity; an
+// arbitrageur (random gas, tip and minimum profit), 0-3 noise traders, 0-2
+// LPs, maybe a sandwich attacker and a twap_trader, and on each twamm 0-2
+// twamm_traders and maybe a twamm_front_runner.
 #pragma once
 
 #include <fmt/format.h>
@@ -48,7 +50,7 @@ inline RandomWorld random_world(std::mt19937_64& rng, int index, const RandomWor
   const bool jumps = integer(0, 1) == 1;
   const double block_time = pick(std::vector<double>{12.0, 60.0, 600.0});
   const double gas_gwei = integer(0, 4) == 0 ? 0.0 : uniform(0.0, 50.0);
-  const std::string ordering = pick(std::vector<std::string>{"fifo", "random", "priority_fee"});
+  const std::string ordering = pick(std::vector<std::string>{"fifo", "random", "priority_fee", "mev", "private"});
   const int capacity = pick(std::vector<int>{4, 16, 256});
   const int seed = integer(0, 1000000);
 
@@ -91,6 +93,8 @@ inline RandomWorld random_world(std::mt19937_64& rng, int index, const RandomWor
 
   const int pools = integer(1, 3);
   std::vector<double> pool_side_value(static_cast<std::size_t>(pools));
+  std::vector<int> pool_asset_a(static_cast<std::size_t>(pools)), pool_asset_b(static_cast<std::size_t>(pools));
+  std::vector<bool> pool_is_twamm(static_cast<std::size_t>(pools));
   y += "markets:\n";
   for (int m = 0; m < pools; ++m) {
     const int a = integer(0, asset_count - 1);
@@ -99,11 +103,16 @@ inline RandomWorld random_world(std::mt19937_64& rng, int index, const RandomWor
     const double side_value = std::exp(uniform(std::log(1e4), std::log(1e7)));  // numeraire per side
     pool_side_value[static_cast<std::size_t>(m)] = side_value;
     const double mispricing = uniform(0.9, 1.1);
-    y += fmt::format("  - {{id: p{}, type: cpmm, pair: [{}, {}], reserves: {{{}: {:.17g}, {}: {:.17g}}}, fee: {:.17g}}}\n", m,
-                     assets[static_cast<std::size_t>(a)], assets[static_cast<std::size_t>(b)],
+    const bool twamm = integer(0, 2) == 0;
+    pool_asset_a[static_cast<std::size_t>(m)] = a;
+    pool_asset_b[static_cast<std::size_t>(m)] = b;
+    pool_is_twamm[static_cast<std::size_t>(m)] = twamm;
+    y += fmt::format("  - {{id: p{}, type: {}, pair: [{}, {}], reserves: {{{}: {:.17g}, {}: {:.17g}}}, fee: {:.17g}{}}}\n", m,
+                     twamm ? "twamm" : "cpmm", assets[static_cast<std::size_t>(a)], assets[static_cast<std::size_t>(b)],
                      assets[static_cast<std::size_t>(a)], side_value / prices[static_cast<std::size_t>(a)] * mispricing,
                      assets[static_cast<std::size_t>(b)], side_value / prices[static_cast<std::size_t>(b)],
-                     integer(0, 5) == 0 ? 0.0 : uniform(0.0, 0.01));
+                     integer(0, 5) == 0 ? 0.0 : uniform(0.0, 0.01),
+                     twamm ? fmt::format(", order_interval_blocks: {}, max_orders: 16", integer(1, 60)) : "");
   }
 
   y += "agents:\n";
@@ -136,6 +145,50 @@ inline RandomWorld random_world(std::mt19937_64& rng, int index, const RandomWor
     y += fmt::format("  - {{id: lp{}, type: lp, market: p{}, deposit_numeraire: {:.17g}, gas_used: {}}}\n", k, m,
                      pool_side_value[static_cast<std::size_t>(m)] * uniform(0.01, 1.0), integer(0, 200000));
     ++agents;
+  }
+  // A side of pool m, and an amount of it worth `fraction` of the pool's side.
+  auto side_of = [&](int m) {
+    return integer(0, 1) == 0 ? pool_asset_a[static_cast<std::size_t>(m)] : pool_asset_b[static_cast<std::size_t>(m)];
+  };
+  auto amount_of = [&](int m, int asset, double fraction) {
+    return pool_side_value[static_cast<std::size_t>(m)] * fraction / prices[static_cast<std::size_t>(asset)];
+  };
+  if (integer(0, 1) == 0) {
+    y += fmt::format("  - {{id: sandwich, type: sandwich_attacker, bribe_fraction: {:.17g}, flash_loans: {}, gas_used: {}, "
+                     "capital_numeraire: {:.17g}}}\n",
+                     uniform(0.0, 0.9), integer(0, 1) == 1, integer(0, 200000), std::exp(uniform(std::log(1e3), std::log(1e7))));
+    ++agents;
+  }
+  if (integer(0, 1) == 0) {
+    const int m = integer(0, pools - 1);
+    const int sell = side_of(m);
+    y += fmt::format("  - {{id: twap, type: twap_trader, market: p{}, sell: {}, amount: {:.17g}, slices: {}, interval_blocks: {}, "
+                     "start_block: {}, slippage_tolerance: {}}}\n",
+                     m, assets[static_cast<std::size_t>(sell)], amount_of(m, sell, uniform(0.001, 0.05)), integer(1, 5),
+                     integer(1, 30), integer(1, 50), pick(tolerances));
+    ++agents;
+  }
+  for (int m = 0; m < pools; ++m) {
+    if (!pool_is_twamm[static_cast<std::size_t>(m)]) continue;
+    const int orderers = integer(0, 2);
+    for (int k = 0; k < orderers; ++k) {
+      const int sell = side_of(m);
+      const int start = integer(1, 100);
+      const int cancel = integer(0, 1) == 0 ? 0 : start + integer(1, 150);
+      y += fmt::format("  - {{id: lto{}_{}, type: twamm_trader, market: p{}, sell: {}, amount: {:.17g}, duration_blocks: {}, "
+                       "start_block: {}, cancel_at_block: {}}}\n",
+                       m, k, m, assets[static_cast<std::size_t>(sell)], amount_of(m, sell, uniform(0.001, 0.2)),
+                       integer(1, 200), start, cancel);
+      ++agents;
+    }
+    if (integer(0, 1) == 0) {
+      const double side = pool_side_value[static_cast<std::size_t>(m)];
+      y += fmt::format("  - {{id: front{}, type: twamm_front_runner, market: p{}, min_order_numeraire: {:.17g}, "
+                       "pool_buy_numeraire: {:.17g}, inventory_numeraire: {:.17g}, capital_numeraire: {:.17g}}}\n",
+                       m, m, side * uniform(0.0001, 0.05), side * uniform(0.0, 0.02), side * uniform(0.0, 0.02),
+                       side * uniform(0.01, 0.1));
+      ++agents;
+    }
   }
   if (agents == 0) y += "  - {id: arb, type: arbitrageur}\n";
   return {y, fmt::format("world {}: {} risky, {} pools, {}, gas {} gwei, {}, capacity {}", index, risky, pools,
