@@ -459,7 +459,7 @@ TEST_CASE("sandwich attacker: money is conserved on random worlds with the attac
   // (accumulated rounding ~1e-12 there).
   std::mt19937_64 rng(77);
   double attacks[2] = {0, 0}, bundles = 0, flash_loan_fees = 0;  // attacks: mev, priority_fee
-  const defisim::test_support::RandomWorldOptions options{true, true, 1, 200};
+  const defisim::test_support::RandomWorldOptions options{true, true, 1, 200, false};
   for (int index = 0; index < 16; ++index) {
     defisim::test_support::RandomWorld random = defisim::test_support::random_world(rng, index, options);
     const std::string ordering = index % 2 == 0 ? "mev" : "priority_fee";

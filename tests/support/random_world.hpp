@@ -21,6 +21,7 @@ struct RandomWorldOptions {
   bool skip_idle_agents = true;
   int paths = 2;
   int blocks = 300;
+  bool sandwich_attacker = true;  // false: the caller adds its own (id `sandwich`)
 };
 
 struct RandomWorld {
@@ -153,7 +154,7 @@ inline RandomWorld random_world(std::mt19937_64& rng, int index, const RandomWor
   auto amount_of = [&](int m, int asset, double fraction) {
     return pool_side_value[static_cast<std::size_t>(m)] * fraction / prices[static_cast<std::size_t>(asset)];
   };
-  if (integer(0, 1) == 0) {
+  if (integer(0, 1) == 0 && options.sandwich_attacker) {
     y += fmt::format("  - {{id: sandwich, type: sandwich_attacker, bribe_fraction: {:.17g}, flash_loans: {}, gas_used: {}, "
                      "capital_numeraire: {:.17g}}}\n",
                      uniform(0.0, 0.9), integer(0, 1) == 1, integer(0, 200000), std::exp(uniform(std::log(1e3), std::log(1e7))));
