@@ -334,3 +334,22 @@ TEST_CASE("cli: a replay run with exactly blocks + 1 rows of prices succeeds", "
   CHECK(fs::exists(dir.file("OUT.h5")));
   CHECK_FALSE(fs::exists(dir.file("OUT.h5.partial")));
 }
+
+// Every shipped config (configs/, experiments/*/) stays valid as the code
+// changes: `defisim validate` accepts each one (exit 0). Found by walking the
+// folders, so a new experiment is covered without editing this test.
+TEST_CASE("cli: every shipped config and experiment YAML validates", "[cli][e2e]") {
+  const TempDir dir;
+  std::vector<fs::path> configs;
+  for (const char* folder : {"configs", "experiments"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(fs::path(DEFISIM_SOURCE_DIR) / folder)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".yaml") configs.push_back(entry.path());
+    }
+  }
+  REQUIRE(configs.size() >= 4);  // quickstart, w1 and the two LVR configs at least
+  for (const fs::path& config : configs) {
+    const ProcessResult result = run_defisim({"validate", config.string()}, dir.path);
+    INFO(config.string() << "\nstderr: " << result.err);
+    CHECK(result.exit_code == 0);
+  }
+}
