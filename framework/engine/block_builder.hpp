@@ -1,9 +1,11 @@
 #pragma once
 // The mempool of one block and the builder's ordering policy.
 //
-//   fifo          arrival order (agents act in config order)
+//   fifo          arrival order (agents act in config order, searchers last)
 //   random        a uniformly random permutation from the builder's stream
 //   priority_fee  highest priority fee first; ties keep arrival order
+//   mev           priority_fee, plus searcher bundles around their targets
+//   private       arrival order; the View's mempool is empty (World)
 //
 // Fixed capacity, no allocation per block.
 #include <cstdint>

@@ -6,14 +6,15 @@
 //   1. exogenous step: the price process advances the reference prices
 //   2. oracles update (protocols read the reference until oracles exist)
 //   3. lazy accrual: each twamm executes its virtual orders up to the block
-//   4. agents act in config order, submitting to the mempool; an agent that
-//      declared itself idle (agents/wake.hpp) is skipped until its wake
-//      condition holds
-//   5. the builder orders the block and the engine executes it; receipts go
-//      back to the senders in execution order
+//   4. agents act in config order, those that watch the mempool (searchers)
+//      last, submitting to the mempool; an agent that declared itself idle
+//      (agents/wake.hpp) is skipped until its wake condition holds
+//   5. the builder orders the block (bundles around their targets under
+//      mev) and the engine executes it; receipts go back to the senders in
+//      execution order
 //   6. record: series every record.every blocks; outcomes after the last block
 //
-// Accounts: 0..A-1 are the agents, A is the block builder (receives gas), A+1
+// Accounts: 0..A-1 are the agents, A is the block builder (receives gas and bids), A+1
 // owns the markets' initial liquidity.
 #include <array>
 #include <cstdint>
