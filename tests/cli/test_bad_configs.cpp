@@ -245,6 +245,18 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
        {.yaml = with("numeraire: USDC\n", "numeraire: USDC\nchain: {ordering: mevv}\n"), .key = "chain.ordering",
         .phrase = "did you mean 'mev'?", .at = "mevv"}},
 
+      {"market type typo",
+       {.yaml = with("    type: cpmm\n", "    type: twam\n"), .key = "markets.pool.type",
+        .phrase = "'twam' is not valid; did you mean 'twamm'? (valid: cpmm, twamm)", .at = "twam\n"}},
+      {"twamm with an order interval of 0",
+       {.yaml = with("    type: cpmm\n", "    type: twamm\n    order_interval_blocks: 0\n"),
+        .key = "markets.pool.order_interval_blocks", .phrase = "0 is too small; must be at least 1", .at = "0\n    pair"}},
+      {"twamm_trader on a cpmm market",
+       {.yaml = with("agents:\n", "agents:\n  - {id: buyer, type: twamm_trader, market: pool, sell: USDC, amount: 1000, "
+                                   "duration_blocks: 10}\n"),
+        .key = "agents.buyer.market", .phrase = "the twamm_trader places long-term orders on twamm markets only",
+        .at = "pool, sell"}},
+
       // ---- Regressions: these were accepted (or not an input error) before a7f4c56.
       {"duplicate key",
        {.yaml = with("    fee: 0.003\n", "    fee: 0.003\n    fee: 0.9\n"), .key = "markets.pool.fee",
@@ -414,6 +426,11 @@ TEST_CASE("bad config: --set with an unknown path names the --set", "[cli][bad_c
 TEST_CASE("bad config: noise trader slippage tolerance distributions are range-checked", "[cli][bad_config]") {
   check_case("uniform slippage tolerance with high below low");
   check_case("empirical slippage tolerance of 1");
+}
+TEST_CASE("bad config: twamm markets and their traders are checked", "[cli][bad_config]") {
+  check_case("market type typo");
+  check_case("twamm with an order interval of 0");
+  check_case("twamm_trader on a cpmm market");
 }
 TEST_CASE("bad config: unknown block ordering suggests the nearest", "[cli][bad_config]") {
   check_case("unknown block ordering");
