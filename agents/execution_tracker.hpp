@@ -15,6 +15,7 @@
 // numeraire. A program that bought nothing reports prices and costs of 0
 // (summaries need finite values) and filled_fraction 0.
 #include <span>
+#include <string>
 #include <vector>
 
 #include "agents/view.hpp"
@@ -49,16 +50,17 @@ class ExecutionTracker {
   }
   void add_gas(double numeraire) { gas_paid_ += numeraire; }
 
-  static std::vector<output::MetricInfo> outcome_metrics() {
+  // Units name the tokens: `sold_symbol` is token_in's, `bought_symbol` token_out's.
+  static std::vector<output::MetricInfo> outcome_metrics(const std::string& sold_symbol,
+                                                         const std::string& bought_symbol) {
     using output::RiskTail;
+    const std::string price_unit = sold_symbol + " per " + bought_symbol;
     return {
-        {"sold", "tokens", "input sold (token_in)", RiskTail::lower_is_worse},
-        {"bought", "tokens", "output received (token_out)", RiskTail::lower_is_worse},
+        {"sold", sold_symbol, "input sold", RiskTail::lower_is_worse},
+        {"bought", bought_symbol, "output received", RiskTail::lower_is_worse},
         {"filled_fraction", "fraction", "sold / planned", RiskTail::lower_is_worse},
-        {"execution_price", "token_in per token_out", "sold / bought (0 if nothing bought)",
-         RiskTail::higher_is_worse},
-        {"reference_twap", "token_in per token_out", "mean reference price over the window",
-         RiskTail::higher_is_worse},
+        {"execution_price", price_unit, "sold / bought (0 if nothing bought)", RiskTail::higher_is_worse},
+        {"reference_twap", price_unit, "mean reference price over the window", RiskTail::higher_is_worse},
         {"cost_vs_twap", "fraction", "execution_price / reference_twap - 1 (> 0: worse than the TWAP)",
          RiskTail::higher_is_worse},
         {"cost_vs_arrival", "fraction", "execution_price / reference price at the window's start - 1",

@@ -51,6 +51,7 @@ class TwammTraderParams final : public AgentParams {
   core::MarketIndex market = 0;
   core::AssetIndex sell = 0;
   core::AssetIndex buy = 1;
+  std::string sell_symbol, buy_symbol;  // for metric units
   double amount = 0.0;
   std::uint64_t duration_blocks = 1;
   std::uint64_t start_block = 1;
@@ -64,8 +65,8 @@ class TwammTraderParams final : public AgentParams {
     return std::make_unique<TwammTrader>(*this, context);
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
-    auto metrics = ExecutionTracker::outcome_metrics();
-    metrics.push_back({"refunded", "tokens", "unsold input returned by a cancel (token_in)",
+    auto metrics = ExecutionTracker::outcome_metrics(sell_symbol, buy_symbol);
+    metrics.push_back({"refunded", sell_symbol, "unsold input returned by a cancel",
                        output::RiskTail::lower_is_worse});
     return metrics;
   }
@@ -181,7 +182,9 @@ std::shared_ptr<const AgentParams> parse_twamm_trader(const config::ConfigNode& 
   if (params->sell != twamm->pool.asset_x && params->sell != twamm->pool.asset_y) {
     sell.fail(fmt::format("'{}' is not traded by market '{}'", names.assets[params->sell], market.as_string()));
   }
+  params->sell_symbol = names.assets[params->sell];
   params->buy = params->sell == twamm->pool.asset_x ? twamm->pool.asset_y : twamm->pool.asset_x;
+  params->buy_symbol = names.assets[params->buy];
   params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->duration_blocks = static_cast<std::uint64_t>(node.integer_at_least("duration_blocks", 1, 1));
   params->start_block = static_cast<std::uint64_t>(node.integer_at_least("start_block", 1, 1));

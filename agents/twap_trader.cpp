@@ -49,6 +49,7 @@ class TwapTraderParams final : public AgentParams {
   core::MarketIndex market = 0;
   core::AssetIndex sell = 0;
   core::AssetIndex buy = 1;
+  std::string sell_symbol, buy_symbol;  // for metric units
   double amount = 0.0;
   std::uint64_t slices = 1;
   std::uint64_t interval_blocks = 1;
@@ -64,7 +65,7 @@ class TwapTraderParams final : public AgentParams {
     return std::make_unique<TwapTrader>(*this, context);
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
-    auto metrics = ExecutionTracker::outcome_metrics();
+    auto metrics = ExecutionTracker::outcome_metrics(sell_symbol, buy_symbol);
     metrics.push_back({"reverted_slices", "count", "slices that reverted (slippage limit)",
                        output::RiskTail::higher_is_worse});
     return metrics;
@@ -142,7 +143,9 @@ std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& n
   if (params->sell != pool->asset_x && params->sell != pool->asset_y) {
     sell.fail(fmt::format("'{}' is not traded by market '{}'", names.assets[params->sell], market.as_string()));
   }
+  params->sell_symbol = names.assets[params->sell];
   params->buy = params->sell == pool->asset_x ? pool->asset_y : pool->asset_x;
+  params->buy_symbol = names.assets[params->buy];
   params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->slices = static_cast<std::uint64_t>(node.integer_at_least("slices", 1, 1));
   params->interval_blocks = static_cast<std::uint64_t>(node.integer_at_least("interval_blocks", 1, 1));
