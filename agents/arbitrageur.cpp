@@ -12,6 +12,9 @@ constexpr config::KeySpec arbitrageur_keys[] = {
     {"markets", "list of market ids", "every market with a constant-product pool", "the pools it arbitrages (cpmm, or a twamm's embedded pool)"},
     {"gas_used", "integer", "120000", "gas units per arbitrage transaction (>= 0)"},
     {"priority_fee_gwei", "number", "0", "tip per gas unit to the builder, gwei (>= 0)"},
+    {"private_channel", "boolean", "true",
+     "send trades through a private relay (as CEX-DEX arbitrageurs do, in their own bundles), so they are not in "
+     "the public mempool; false exposes them to front-running and sandwiches (their limit is break-even)"},
     {"min_profit", "number", "0",
      "trades only if expected profit after gas exceeds this, numeraire (>= 0)"},
 };
@@ -43,6 +46,7 @@ class ArbitrageurParams final : public AgentParams {
   std::uint32_t gas_used = 120000;
   double priority_fee_gwei = 0.0;
   double min_profit = 0.0;
+  bool private_channel = true;
 
   std::unique_ptr<Agent> create(const AgentContext& context) const override {
     return std::make_unique<Arbitrageur>(*this, context);
@@ -93,6 +97,7 @@ void Arbitrageur::act(const View& view, TransactionSink& sink) {
     transaction.min_amount_out = (trade.amount_in * price_in + gas_cost) / price_out;
     transaction.priority_fee_gwei = params_.priority_fee_gwei;
     transaction.gas_used = params_.gas_used;
+    transaction.private_channel = params_.private_channel;
     sink.submit(transaction);
   }
 }
@@ -187,6 +192,7 @@ std::shared_ptr<const AgentParams> parse_arbitrageur(const config::ConfigNode& n
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 120000, 0));
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   params->min_profit = node.number_in("min_profit", 0.0, 0.0, true, INFINITY, false);
+  params->private_channel = node.boolean("private_channel", true);
   return params;
 }
 

@@ -20,6 +20,8 @@ constexpr config::KeySpec noise_trader_keys[] = {
      "minimum output = quoted output * (1 - tolerance), tolerance in [0, 1): a number, or drawn per swap "
      "from {dist: fixed, value: t} | {dist: uniform, low: a, high: b} | {dist: empirical, values: [t1, t2, ...]}"},
     {"gas_used", "integer", "100000", "gas units per swap (>= 0)"},
+    {"private_channel", "boolean", "false",
+     "send swaps through a private relay (not in the public mempool: no sandwich); false: public"},
     {"priority_fee_gwei", "number", "0", "tip per gas unit, gwei (>= 0)"},
 };
 
@@ -94,6 +96,7 @@ class NoiseTraderParams final : public AgentParams {
     return slippage_tolerance;
   }
   std::uint32_t gas_used = 100000;
+  bool private_channel = false;
   double priority_fee_gwei = 0.0;
 
   std::unique_ptr<Agent> create(const AgentContext& context) const override {
@@ -142,6 +145,7 @@ void NoiseTrader::act(const View& view, TransactionSink& sink) {
     transaction.min_amount_out = pool.amount_out(!buy_x, transaction.amount_in) * (1.0 - tolerance);
     transaction.priority_fee_gwei = params_.priority_fee_gwei;
     transaction.gas_used = params_.gas_used;
+    transaction.private_channel = params_.private_channel;
     if (!sink.submit(transaction)) break;
   }
 }
@@ -217,6 +221,7 @@ std::shared_ptr<const AgentParams> parse_noise_trader(const config::ConfigNode& 
   params->buy_probability = node.number_in("buy_probability", 0.5, 0.0, true, 1.0, true);
   if (node.has("slippage_tolerance")) parse_tolerance(node.child("slippage_tolerance"), *params);
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 100000, 0));
+  params->private_channel = node.boolean("private_channel", false);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   if (node.has("size_numeraire")) {
     const config::ConfigNode size = node.child("size_numeraire");

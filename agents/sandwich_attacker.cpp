@@ -202,6 +202,8 @@ bool SandwichAttacker::submit(const View& view, const Opportunity& opportunity, 
   back.gas_used = params_.gas_used;
   back.tag = attempt_count_;
   back.bundle_role = core::BundleRole::back_run;
+  // Under mev a bundle is a sealed bid to the builder, not a public transaction.
+  back.private_channel = view.ordering == core::Ordering::mev;
   back.bundle_target = victim.sequence;
   back.sell_front_run_output = true;
 

@@ -132,6 +132,7 @@ void TwammFrontRunner::watch(const View& view, const markets::Twamm& twamm, Tran
         buy.bundle_role = core::BundleRole::front_run;
         buy.bundle_target = pending.sequence;
         buy.bribe_native = params_.bribe_native;
+        buy.private_channel = true;  // a sealed bundle to the builder
       }
       if (buy.amount_in > 0.0) sink.submit(buy);
     }

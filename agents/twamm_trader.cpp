@@ -20,6 +20,8 @@ constexpr config::KeySpec twamm_trader_keys[] = {
     {"window_blocks", "integer", "duration_blocks",
      "blocks over which the reference TWAP is measured, from start_block (>= 1)"},
     {"gas_used", "integer", "200000", "gas units per transaction: place, cancel, withdraw (>= 0)"},
+    {"private_channel", "boolean", "false",
+     "send its transactions through a private relay (its order is still public on the twamm once placed)"},
 };
 
 class TwammTraderParams;
@@ -58,6 +60,7 @@ class TwammTraderParams final : public AgentParams {
   std::uint64_t cancel_at_block = 0;
   std::uint64_t window_blocks = 1;
   std::uint32_t gas_used = 200000;
+  bool private_channel = false;
   core::AssetIndex native_asset = 0;
   double gas_native_per_transaction = 0.0;
 
@@ -92,6 +95,7 @@ core::Transaction TwammTrader::order_transaction(core::TransactionKind kind) con
   transaction.funding = core::Funding::wallet;
   transaction.token_in = params_.sell;
   transaction.gas_used = params_.gas_used;
+  transaction.private_channel = params_.private_channel;
   transaction.order_id = order_id_;
   return transaction;
 }
@@ -196,6 +200,7 @@ std::shared_ptr<const AgentParams> parse_twamm_trader(const config::ConfigNode& 
                               ? static_cast<std::uint64_t>(node.integer_at_least("window_blocks", 1, 1))
                               : params->duration_blocks;
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 200000, 0));
+  params->private_channel = node.boolean("private_channel", false);
   params->native_asset = names.native_asset;
   params->gas_native_per_transaction =
       static_cast<double>(params->gas_used) * names.base_gas_price_gwei * core::native_per_gwei;

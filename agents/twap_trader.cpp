@@ -22,6 +22,8 @@ constexpr config::KeySpec twap_trader_keys[] = {
     {"slippage_tolerance", "number", "0.01",
      "each slice's minimum output = quoted output * (1 - tolerance), in [0, 1)"},
     {"gas_used", "integer", "150000", "gas units per swap (>= 0)"},
+    {"private_channel", "boolean", "false",
+     "send slices through a private relay (not in the public mempool: no sandwich); false: public"},
     {"priority_fee_gwei", "number", "0", "tip per gas unit, gwei (>= 0)"},
 };
 
@@ -57,6 +59,7 @@ class TwapTraderParams final : public AgentParams {
   std::uint64_t window_blocks = 1;
   double slippage_tolerance = 0.01;
   std::uint32_t gas_used = 150000;
+  bool private_channel = false;
   double priority_fee_gwei = 0.0;
   core::AssetIndex native_asset = 0;
   double gas_native_per_swap = 0.0;
@@ -103,6 +106,7 @@ void TwapTrader::act(const View& view, TransactionSink& sink) {
   transaction.min_amount_out =
       pool.amount_out(params_.sell == pool.asset_x(), transaction.amount_in) * (1.0 - params_.slippage_tolerance);
   transaction.gas_used = params_.gas_used;
+  transaction.private_channel = params_.private_channel;
   transaction.priority_fee_gwei = params_.priority_fee_gwei;
   sink.submit(transaction);
 }
@@ -155,6 +159,7 @@ std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& n
                               : params->slices * params->interval_blocks;
   params->slippage_tolerance = node.number_in("slippage_tolerance", 0.01, 0.0, true, 1.0, false);
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 150000, 0));
+  params->private_channel = node.boolean("private_channel", false);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   params->native_asset = names.native_asset;
   // Gas at the base price plus the tip; the base price is constant over a path.

@@ -94,6 +94,10 @@ struct Transaction {
   // A back-run that sells exactly what its bundle's front-run bought
   // (amount_in is then ignored), as a sandwich contract sells its balance.
   bool sell_front_run_output = false;
+  // Sent through a private relay (e.g. Flashbots Protect, or as a searcher's
+  // own bundle): the builder executes it, but it never appears in the public
+  // mempool other agents read, so no one can front-run it.
+  bool private_channel = false;
   // A venue-funded swap whose input is borrowed for the block (a flash loan)
   // pays this fee, numeraire, to the reference venue (the lender) if it
   // executes.

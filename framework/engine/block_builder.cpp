@@ -8,6 +8,7 @@ namespace defisim::engine {
 // blocks see no transaction, so nothing is constructed until submitted.
 Mempool::Mempool(std::uint32_t capacity) : capacity_(capacity) {
   pending_.reserve(capacity);
+  public_.reserve(capacity);
   dropped_.reserve(capacity);
 }
 
@@ -19,11 +20,13 @@ bool Mempool::submit(const core::Transaction& transaction) {
   }
   pending_.push_back(transaction);
   pending_.back().sequence = static_cast<std::uint32_t>(pending_.size() - 1);
+  if (!transaction.private_channel) public_.push_back(pending_.back());
   return true;
 }
 
 void Mempool::clear() {
   pending_.clear();
+  public_.clear();
   dropped_.clear();
 }
 

@@ -25,11 +25,15 @@ class Mempool final : public agents::TransactionSink {
   bool submit(const core::Transaction& transaction) override;
   void clear();
   std::span<const core::Transaction> pending() const { return pending_; }
+  // What other agents may read: pending transactions not sent privately,
+  // in arrival order, each with its `sequence` in pending().
+  std::span<const core::Transaction> public_pending() const { return public_; }
   std::span<const core::Transaction> dropped() const { return dropped_; }
 
  private:
   std::size_t capacity_;
   std::vector<core::Transaction> pending_;  // capacity reserved: no allocation per block
+  std::vector<core::Transaction> public_;
   std::vector<core::Transaction> dropped_;
 };
 

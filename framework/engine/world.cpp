@@ -105,7 +105,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
 std::span<const core::Transaction> World::public_mempool() const {
   // Under `private` ordering every transaction goes through a private channel.
   if (spec_.ordering == core::Ordering::private_) return {};
-  return mempool_.pending();
+  return mempool_.public_pending();
 }
 
 agents::View& World::view() {

@@ -323,3 +323,38 @@ TEST_CASE("private ordering: searchers see an empty mempool", "[engine][builder]
     CHECK_FALSE(run.victim_log->receipts[0].sandwiched);
   }
 }
+
+TEST_CASE("transactions sent through a private channel execute but never show in the public mempool",
+          "[engine][builder][private]") {
+  // A pool 5% off the reference price: the arbitrageur trades in block 1.
+  // Arbitrageurs send privately by default (they are searchers themselves);
+  // with private_channel: false a mempool watcher sees the trade.
+  for (const bool arbitrage_public : {false, true}) {
+    const std::string yaml = R"(
+experiment: {name: private, seed: 3, paths: 1, blocks: 1, block_time: 12, record: {every: 1}}
+assets: [ETH, USDC]
+numeraire: USDC
+chain: {ordering: mev}
+price: {process: gbm, initial: {ETH: 2000}, volatility: {ETH: 0}}
+markets:
+  - {id: pool, type: cpmm, pair: [ETH, USDC], reserves: {ETH: 1000, USDC: 2100000}, fee: 0.003}
+agents:
+  - {id: arb, type: arbitrageur, private_channel: )" + std::string(arbitrage_public ? "false" : "true") + "}\n";
+    const auto experiment = defisim::engine::load_experiment_text(yaml, "private.yaml");
+    auto [spec, log] = with_scripted_agent(experiment.base(), {}, "watcher", true);
+    const defisim::engine::ScenarioPlan plan(spec);
+    defisim::engine::World world(plan, 0);
+    std::vector<double> series(plan.series_values_per_path());
+    std::vector<double> outcomes(plan.outcome_metrics.size());
+    world.run(series, outcomes);
+    INFO("arbitrage public: " << arbitrage_public);
+    REQUIRE(log->mempool_sizes_seen.size() == 1);
+    CHECK(log->mempool_sizes_seen[0] == (arbitrage_public ? 1u : 0u));
+    // Executed either way.
+    double trades = 0;
+    for (std::size_t i = 0; i < plan.outcome_metrics.size(); ++i) {
+      if (plan.outcome_metrics[i].name == "arb.trades") trades = outcomes[i];
+    }
+    CHECK(trades == 1.0);
+  }
+}
