@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "agents/execution_tracker.hpp"
@@ -43,7 +44,9 @@ class TwapTrader final : public Agent {
   const TwapTraderParams& params_;
   core::AgentIndex index_;
   ExecutionTracker tracker_;
-  double reverted_slices_ = 0.0;
+  double failed_slices_ = 0.0;
+  double sandwiched_slices_ = 0.0;
+  double sandwich_loss_ = 0.0;  // numeraire
 };
 
 class TwapTraderParams final : public AgentParams {
@@ -69,7 +72,13 @@ class TwapTraderParams final : public AgentParams {
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
     auto metrics = ExecutionTracker::outcome_metrics(sell_symbol, buy_symbol);
-    metrics.push_back({"reverted_slices", "count", "slices that reverted (slippage limit)",
+    metrics.push_back({"failed_slices", "count",
+                       "slices that did not execute: reverted at their slippage limit, or not included",
+                       output::RiskTail::higher_is_worse});
+    metrics.push_back({"sandwiched_slices", "count", "slices executed inside a searcher's bundle (mev ordering)",
+                       output::RiskTail::higher_is_worse});
+    metrics.push_back({"sandwich_loss", "numeraire",
+                       "output the sandwiches took from its slices, at reference prices (mev ordering)",
                        output::RiskTail::higher_is_worse});
     return metrics;
   }
@@ -102,7 +111,10 @@ void TwapTrader::act(const View& view, TransactionSink& sink) {
   transaction.kind = core::TransactionKind::swap;
   transaction.funding = core::Funding::wallet;
   transaction.token_in = params_.sell;
-  transaction.amount_in = params_.amount / static_cast<double>(params_.slices);
+  // amount / slices can round up: the last slice, or any, sells no more than the wallet holds.
+  const double gas_reserve = params_.sell == view.native_asset ? params_.gas_native_per_swap : 0.0;
+  transaction.amount_in = std::min(params_.amount / static_cast<double>(params_.slices),
+                                   view.wallets.balance(index_, params_.sell) - gas_reserve);
   transaction.min_amount_out =
       pool.amount_out(params_.sell == pool.asset_x(), transaction.amount_in) * (1.0 - params_.slippage_tolerance);
   transaction.gas_used = params_.gas_used;
@@ -126,14 +138,21 @@ void TwapTrader::on_receipt(const core::Receipt& receipt, const View& view) {
   tracker_.add_gas(receipt.gas_paid_native * view.reference_prices[view.native_asset]);
   if (receipt.succeeded()) {
     tracker_.add_fill(receipt.amount_in, receipt.amount_out);
-  } else if (receipt.included) {
-    reverted_slices_ += 1.0;
+    if (receipt.sandwiched) {
+      sandwiched_slices_ += 1.0;
+      sandwich_loss_ += (receipt.amount_out_unattacked - receipt.amount_out) * view.reference_prices[receipt.token_out];
+    }
+  } else {
+    failed_slices_ += 1.0;
   }
 }
 
 void TwapTrader::finish(const View& view, std::span<double> outcomes) {
   tracker_.finish(view, outcomes);
-  outcomes[outcomes.size() - 1] = reverted_slices_;
+  const std::size_t own = outcomes.size() - 3;
+  outcomes[own] = failed_slices_;
+  outcomes[own + 1] = sandwiched_slices_;
+  outcomes[own + 2] = sandwich_loss_;
 }
 
 std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& node, const WorldNames& names) {

@@ -54,7 +54,7 @@ TEST_CASE("twap_trader: one slice is one swap, the execution price against the T
   CHECK(outcomes[sim.outcome("buyer.cost_vs_arrival")] == Approx(execution_price / 2000.0 - 1.0).epsilon(1e-11));
   CHECK(outcomes[sim.outcome("buyer.cost_vs_twap_numeraire")] ==
         Approx(static_cast<double>(100000.0L - bought * 2000.0L)).epsilon(1e-9));
-  CHECK(outcomes[sim.outcome("buyer.reverted_slices")] == 0.0);
+  CHECK(outcomes[sim.outcome("buyer.failed_slices")] == 0.0);
 }
 
 TEST_CASE("twap_trader: slices execute in sequence on the pool the previous ones left, gas per slice",
@@ -76,4 +76,20 @@ TEST_CASE("twap_trader: slices execute in sequence on the pool the previous ones
   // USDC side and the total is a little below one swap of the same amount.
   const long double single = amount_out(2000000.0L, 1000.0L, 0.003L, 100000.0L);
   CHECK(bought < single);
+}
+
+TEST_CASE("twap_trader: slices that do not divide the amount exactly still sell all of it",
+          "[agents][twap_trader][regression]") {
+  // Regression: 100,000 / 3 rounds up in binary, so three slices of it
+  // exceeded the wallet (which holds exactly 100,000) and the last one was
+  // not included, silently (found by the twamm_vs_twap study). The last
+  // slice now sells what the wallet holds.
+  for (const int slices : {3, 7, 24, 96}) {
+    INFO(slices << " slices");
+    const Sim sim(twap_world(slices, 1, 15.0));
+    const std::vector<double> outcomes = sim.run_outcomes(0);
+    CHECK(outcomes[sim.outcome("buyer.failed_slices")] == 0.0);
+    // Relative 1e-12: the slices' rounding (at most an ulp of 1e5 each).
+    CHECK(outcomes[sim.outcome("buyer.filled_fraction")] == Approx(1.0).epsilon(1e-12));
+  }
 }
