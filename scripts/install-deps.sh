@@ -6,7 +6,7 @@ packages=(
   g++ cmake make pkg-config git
   libtbb-dev libeigen3-dev libhdf5-dev libyaml-cpp-dev catch2 librandom123-dev libcli11-dev libfmt-dev
   libbenchmark-dev hdf5-tools
-  python3 python3-numpy python3-h5py python3-matplotlib
+  python3 python3-numpy python3-h5py python3-matplotlib python3-yaml
 )
 missing=()
 for package in "${packages[@]}"; do
