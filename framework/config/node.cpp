@@ -314,6 +314,17 @@ void apply_override(YAML::Node& root, const std::string& key_path, const YAML::N
   for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
     const std::string& segment = segments[i];
     YAML::Node current = trail.back();
+    // A map whose keys are themselves dotted paths (a sweep grid:
+    // sweep.grid.chain.ordering) takes the rest of the path as one key.
+    if (current.IsMap()) {
+      std::string rest = segment;
+      for (std::size_t j = i + 1; j < segments.size(); ++j) rest += "." + segments[j];
+      const YAML::Node dotted = current[rest];
+      if (dotted.IsDefined() && !dotted.IsNull()) {
+        current[rest] = value;
+        return;
+      }
+    }
     YAML::Node next;
     if (current.IsSequence()) {
       if (segment.front() == '[') {

@@ -593,11 +593,49 @@ YAML::Node resolved_tree(const std::string& text, const std::string& source_name
   return root;
 }
 
+// A --set of a key the sweep also sets would be overridden in every scenario,
+// silently: refuse it, naming both (one key, or one a prefix of the other).
+void check_overrides_not_swept(const YAML::Node& root, const LoadOptions& options) {
+  const YAML::Node sweep = root["sweep"];
+  if (!sweep || !sweep.IsMap()) return;
+  std::vector<std::pair<std::string, std::string>> swept;  // key, where in the sweep
+  if (sweep["grid"] && sweep["grid"].IsMap()) {
+    for (const auto& entry : sweep["grid"]) swept.emplace_back(entry.first.Scalar(), "sweep.grid");
+  }
+  if (sweep["list"] && sweep["list"].IsSequence()) {
+    for (std::size_t k = 0; k < sweep["list"].size(); ++k) {
+      if (!sweep["list"][k].IsMap()) continue;
+      for (const auto& entry : sweep["list"][k]) {
+        swept.emplace_back(entry.first.Scalar(), fmt::format("sweep.list[{}]", k));
+      }
+    }
+  }
+  auto covers = [](const std::string& outer, const std::string& inner) {
+    return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
+                              (inner[outer.size()] == '.' || inner[outer.size()] == '['));
+  };
+  for (std::size_t i = 0; i < options.assignments.size(); ++i) {
+    const std::string key = config::parse_assignment(options.assignments[i]).first;
+    if (key.rfind("sweep", 0) == 0) continue;
+    for (const auto& [swept_key, where] : swept) {
+      if (!covers(key, swept_key) && !covers(swept_key, key)) continue;
+      const std::string origin = i < options.origins.size() && !options.origins[i].empty()
+                                     ? options.origins[i]
+                                     : "--set " + options.assignments[i];
+      throw core::ConfigError(key, core::SourceLocation{origin, 0, 0},
+                              fmt::format("'{}' is also set by {} ('{}'), which overrides it in every scenario; "
+                                          "change the sweep instead, e.g. --set sweep.grid.{}=[...]",
+                                          key, where, swept_key, swept_key));
+    }
+  }
+}
+
 Experiment load(const std::string& text, const std::string& source_name, const std::string& config_dir,
                 const LoadOptions& options) {
   auto origins = std::make_shared<config::Origins>();
   origins->file = source_name;
   const YAML::Node root = resolved_tree(text, source_name, config_dir, options, *origins);
+  check_overrides_not_swept(root, options);
 
   Experiment experiment;
   experiment.config_path = source_name;

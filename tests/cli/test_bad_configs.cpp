@@ -257,6 +257,13 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
         .key = "agents.buyer.market", .phrase = "the twamm_trader places long-term orders on twamm markets only",
         .at = "pool, sell"}},
 
+      {"--set of a key the sweep also sets",
+       {.yaml = base_config + "sweep:\n  grid:\n    markets.pool.fee: [0.001, 0.003]\n",
+        .sets = {"markets.pool.fee=0.01"}, .key = "markets.pool.fee",
+        .phrase = "'markets.pool.fee' is also set by sweep.grid ('markets.pool.fee'), which overrides it in every "
+                  "scenario",
+        .origin = "--set markets.pool.fee=0.01"}},
+
       // ---- Regressions: these were accepted (or not an input error) before a7f4c56.
       {"duplicate key",
        {.yaml = with("    fee: 0.003\n", "    fee: 0.003\n    fee: 0.9\n"), .key = "markets.pool.fee",
@@ -431,6 +438,9 @@ TEST_CASE("bad config: twamm markets and their traders are checked", "[cli][bad_
   check_case("market type typo");
   check_case("twamm with an order interval of 0");
   check_case("twamm_trader on a cpmm market");
+}
+TEST_CASE("bad config: a --set that the sweep would silently override is refused", "[cli][bad_config]") {
+  check_case("--set of a key the sweep also sets");
 }
 TEST_CASE("bad config: unknown block ordering suggests the nearest", "[cli][bad_config]") {
   check_case("unknown block ordering");

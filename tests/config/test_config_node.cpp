@@ -434,6 +434,20 @@ TEST_CASE("a value overridden by --set or a sweep is located at the override", "
 
 // ---------------------------------------------------------------- apply_override
 
+TEST_CASE("apply_override reaches a sweep grid's dotted keys, so a sweep can be narrowed from the command line",
+          "[config][node][override]") {
+  YAML::Node root = YAML::Load(
+      "chain: {ordering: fifo}\nsweep: {grid: {chain.ordering: [mev, private], markets.pool.fee: [0.001, 0.003]}}\n");
+  defisim::config::apply_override(root, "sweep.grid.chain.ordering", YAML::Load("[mev]"),
+                                  "--set sweep.grid.chain.ordering=[mev]");
+  REQUIRE(root["sweep"]["grid"]["chain.ordering"].IsSequence());
+  CHECK(root["sweep"]["grid"]["chain.ordering"].size() == 1);
+  CHECK(root["sweep"]["grid"]["markets.pool.fee"].size() == 2);
+  // The plain path is untouched, and no nested chain: {ordering: ...} appeared in the grid.
+  CHECK(root["chain"]["ordering"].as<std::string>() == "fifo");
+  CHECK_FALSE(root["sweep"]["grid"]["chain"]);
+}
+
 TEST_CASE("apply_override sets map keys, existing and new", "[config][node][override]") {
   YAML::Node root = YAML::Load("experiment: {name: x, paths: 10}\nchain: {gas_price_gwei: 1}\n");
   defisim::config::apply_override(root, "experiment.paths", YAML::Load("20"), "--set experiment.paths=20");
