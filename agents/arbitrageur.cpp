@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "agents/sandwich_exposure.hpp"
+
 namespace defisim::agents {
 
 namespace {
@@ -38,6 +40,7 @@ class Arbitrageur final : public Agent {
   double volume_ = 0.0;  // numeraire, input side at reference
   double trades_ = 0.0;
   double reverts_ = 0.0;
+  SandwichExposure sandwiches_;  // when its trades are public
 };
 
 class ArbitrageurParams final : public AgentParams {
@@ -62,6 +65,8 @@ class ArbitrageurParams final : public AgentParams {
         {"volume", "numeraire", "value sold into pools at reference prices", RiskTail::lower_is_worse},
         {"trades", "count", "successful arbitrage transactions", RiskTail::lower_is_worse},
         {"reverts", "count", "included arbitrage transactions that reverted", RiskTail::higher_is_worse},
+        SandwichExposure::outcome_metrics()[0],
+        SandwichExposure::outcome_metrics()[1],
     };
   }
 };
@@ -152,6 +157,7 @@ bool Arbitrageur::idle_until(const View& view, WakeConditions& wake) {
 void Arbitrageur::on_receipt(const core::Receipt& receipt, const View& view) {
   profit_ += receipt.venue_settlement;
   gas_paid_ += receipt.gas_paid_native * view.reference_prices[view.native_asset];
+  sandwiches_.observe(receipt, view);
   if (receipt.succeeded()) {
     trades_ += 1.0;
     volume_ += receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
@@ -168,6 +174,8 @@ void Arbitrageur::finish(const View&, std::span<double> outcomes) {
   outcomes[2] = volume_;
   outcomes[3] = trades_;
   outcomes[4] = reverts_;
+  outcomes[5] = sandwiches_.sandwiched();
+  outcomes[6] = sandwiches_.loss();
 }
 
 std::shared_ptr<const AgentParams> parse_arbitrageur(const config::ConfigNode& node,

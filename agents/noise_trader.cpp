@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "agents/sandwich_exposure.hpp"
 #include "framework/core/deterministic_math.hpp"
 
 namespace defisim::agents {
@@ -63,6 +64,7 @@ class NoiseTrader final : public Agent {
   double volume_ = 0.0;         // numeraire at reference
   double swaps_ = 0.0;
   double reverts_ = 0.0;
+  SandwichExposure sandwiches_;
 };
 
 class NoiseTraderParams final : public AgentParams {
@@ -115,6 +117,8 @@ class NoiseTraderParams final : public AgentParams {
         {"volume", "numeraire", "traded value at reference prices", RiskTail::lower_is_worse},
         {"swaps", "count", "executed swaps", RiskTail::lower_is_worse},
         {"reverts", "count", "included swaps that reverted (slippage limit)", RiskTail::higher_is_worse},
+        SandwichExposure::outcome_metrics()[0],
+        SandwichExposure::outcome_metrics()[1],
     };
   }
 };
@@ -152,6 +156,7 @@ void NoiseTrader::act(const View& view, TransactionSink& sink) {
 
 void NoiseTrader::on_receipt(const core::Receipt& receipt, const View& view) {
   execution_pnl_ += receipt.venue_settlement;
+  sandwiches_.observe(receipt, view);
   if (receipt.succeeded()) {
     swaps_ += 1.0;
     volume_ += receipt.amount_in * view.reference_prices[receipt.transaction.token_in];
@@ -167,6 +172,8 @@ void NoiseTrader::finish(const View&, std::span<double> outcomes) {
   outcomes[1] = volume_;
   outcomes[2] = swaps_;
   outcomes[3] = reverts_;
+  outcomes[4] = sandwiches_.sandwiched();
+  outcomes[5] = sandwiches_.loss();
 }
 
 void parse_tolerance(const config::ConfigNode& node, NoiseTraderParams& params) {

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "agents/execution_tracker.hpp"
+#include "agents/sandwich_exposure.hpp"
 
 namespace defisim::agents {
 
@@ -45,8 +46,7 @@ class TwapTrader final : public Agent {
   core::AgentIndex index_;
   ExecutionTracker tracker_;
   double failed_slices_ = 0.0;
-  double sandwiched_slices_ = 0.0;
-  double sandwich_loss_ = 0.0;  // numeraire
+  SandwichExposure sandwiches_;
 };
 
 class TwapTraderParams final : public AgentParams {
@@ -75,11 +75,10 @@ class TwapTraderParams final : public AgentParams {
     metrics.push_back({"failed_slices", "count",
                        "slices that did not execute: reverted at their slippage limit, or not included",
                        output::RiskTail::higher_is_worse});
-    metrics.push_back({"sandwiched_slices", "count", "slices executed inside a searcher's bundle (mev ordering)",
-                       output::RiskTail::higher_is_worse});
-    metrics.push_back({"sandwich_loss", "numeraire",
-                       "output the sandwiches took from its slices, at reference prices (mev ordering)",
-                       output::RiskTail::higher_is_worse});
+    // SandwichExposure's metrics; the count named for what it counts here.
+    auto exposure = SandwichExposure::outcome_metrics();
+    exposure[0].name = "sandwiched_slices";
+    metrics.insert(metrics.end(), exposure.begin(), exposure.end());
     return metrics;
   }
   std::vector<double> initial_wallet(std::size_t asset_count) const override {
@@ -136,12 +135,9 @@ bool TwapTrader::idle_until(const View& view, WakeConditions& wake) {
 
 void TwapTrader::on_receipt(const core::Receipt& receipt, const View& view) {
   tracker_.add_gas(receipt.gas_paid_native * view.reference_prices[view.native_asset]);
+  sandwiches_.observe(receipt, view);
   if (receipt.succeeded()) {
     tracker_.add_fill(receipt.amount_in, receipt.amount_out);
-    if (receipt.sandwiched) {
-      sandwiched_slices_ += 1.0;
-      sandwich_loss_ += (receipt.amount_out_unattacked - receipt.amount_out) * view.reference_prices[receipt.token_out];
-    }
   } else {
     failed_slices_ += 1.0;
   }
@@ -151,8 +147,8 @@ void TwapTrader::finish(const View& view, std::span<double> outcomes) {
   tracker_.finish(view, outcomes);
   const std::size_t own = outcomes.size() - 3;
   outcomes[own] = failed_slices_;
-  outcomes[own + 1] = sandwiched_slices_;
-  outcomes[own + 2] = sandwich_loss_;
+  outcomes[own + 1] = sandwiches_.sandwiched();
+  outcomes[own + 2] = sandwiches_.loss();
 }
 
 std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& node, const WorldNames& names) {

@@ -73,7 +73,8 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
           {"builder_revenue", "numeraire", "gas plus bribes received by the builder at reference prices",
            RiskTail::lower_is_worse},
           {"victim_loss", "numeraire",
-           "what bundle targets received less than without the bundle, at reference prices (mev ordering)",
+           "what front-run targets received less than without the front-run, at reference prices (mev bundles; "
+           "front-runs that outbid their target under priority_fee or random)",
            RiskTail::higher_is_worse}});
   for (const AgentSpec& agent : spec->agents) {
     auto series = agent.params->series_metrics();

@@ -48,6 +48,9 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       market_versions_(spec_.markets.size(), 0),
       market_totals_(spec_.markets.size()) {
   receipts_.reserve(spec_.max_transactions_per_block);  // reserved, not built: most paths need few
+  if (spec_.ordering == Ordering::priority_fee || spec_.ordering == Ordering::random) {
+    front_runs_.reserve(spec_.max_transactions_per_block);
+  }
   price_state_.log_price = spec_.initial_prices.array().log();
   for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
     reference_prices_[spec_.risky_assets[i]] = spec_.initial_prices(static_cast<Eigen::Index>(i));
@@ -179,6 +182,7 @@ void World::publish_prices(std::size_t chunk_block) {
 
 void World::execute_block() {
   settlement_.block = block_;
+  front_runs_.clear();
   const std::span<const core::Transaction> pending = mempool_.pending();
   builder_.plan(pending);
   receipts_.clear();
@@ -217,11 +221,39 @@ core::Transaction World::resolve_back_run(const core::Transaction& transaction) 
 }
 
 void World::execute_alone(const core::Transaction& transaction) {
+  // Outside `mev`, a searcher's front-run is an ordinary transaction that may
+  // land ahead of its target (a gas auction, a lucky shuffle): remember the
+  // pool it found, to measure what its target lost to it.
+  const bool tracks_front_runs = spec_.ordering == Ordering::priority_fee || spec_.ordering == Ordering::random;
+  const bool is_front_run = tracks_front_runs && transaction.bundle_role == core::BundleRole::front_run &&
+                            transaction.kind == core::TransactionKind::swap && transaction.market < markets_.size();
+  if (is_front_run && front_runs_.size() < front_runs_.capacity()) {
+    front_runs_.push_back({transaction.bundle_target, transaction.market,
+                           markets::constant_product_pool(markets_[transaction.market]), false});
+  }
+  const FrontRun* front_run = nullptr;
+  if (tracks_front_runs && transaction.bundle_role == core::BundleRole::none &&
+      transaction.kind == core::TransactionKind::swap) {
+    for (const FrontRun& candidate : front_runs_) {
+      if (candidate.executed && candidate.target == transaction.sequence && candidate.market == transaction.market) {
+        front_run = &candidate;
+      }
+    }
+  }
   const auto position = static_cast<std::uint32_t>(receipts_.size());
   core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
   receipt.transaction = transaction;
   receipt.block = block_;
   receipt.position = position;
+  if (is_front_run && !front_runs_.empty() && receipt.succeeded()) front_runs_.back().executed = true;
+  if (front_run != nullptr && receipt.succeeded() && front_run->pool_before.trades(transaction.token_in)) {
+    // The counterfactual is the pool before the front-run: exact when nothing
+    // else executed between the two.
+    receipt.sandwiched = true;
+    receipt.amount_out_unattacked =
+        front_run->pool_before.amount_out(transaction.token_in == front_run->pool_before.asset_x(), transaction.amount_in);
+    victim_loss_ += (receipt.amount_out_unattacked - receipt.amount_out) * reference_prices_[receipt.token_out];
+  }
   account(receipt);
 }
 

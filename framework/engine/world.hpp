@@ -135,6 +135,15 @@ class World {
   Mempool mempool_;
   BlockBuilder builder_;
   std::vector<core::Receipt> receipts_;
+  // Front-runs executed as ordinary transactions (priority_fee, random) in
+  // this block, with the pool they found, to measure their targets' loss.
+  struct FrontRun {
+    std::uint32_t target = 0;  // the target's sequence
+    core::MarketIndex market = 0;
+    markets::Cpmm pool_before;
+    bool executed = false;
+  };
+  std::vector<FrontRun> front_runs_;
   // Undo buffer for a bundle the builder must drop after trying it (the
   // pool it touched is saved on the stack).
   Ledger ledger_before_bundle_;

@@ -372,7 +372,10 @@ TEST_CASE("sandwich attacker, priority_fee: the sandwich executes through tips",
       CHECK(victim.position == 1);
       CHECK(back->position == 2);
       CHECK(victim.succeeded());
-      CHECK_FALSE(victim.sandwiched);  // the engine marks bundle targets only (mev)
+      // The engine marks a target its front-run outbid in the gas auction,
+      // with the pool before the front-run as the counterfactual.
+      CHECK(victim.sandwiched);
+      CHECK(victim.amount_out_unattacked > victim.amount_out);
       // As under mev (same tolerances and reasons).
       const double m = victim.transaction.min_amount_out;
       CHECK(victim.amount_out >= m);

@@ -201,7 +201,7 @@ struct BundleRun {
 // searcher who reads the mempool sandwiches it with `front_usdc`, selling
 // back what it bought with a limit of `back_min_usdc`, bidding `bribe_eth`.
 BundleRun run_sandwich(const std::string& ordering, double min_eth_out, double front_usdc, double back_min_usdc,
-                       double bribe_eth, double gas_gwei = 0.0) {
+                       double bribe_eth, double gas_gwei = 0.0, double front_tip_gwei = 0.0) {
   const auto experiment = defisim::engine::load_experiment_text(bundle_world(ordering, gas_gwei), "bundles.yaml");
   ScriptedTransaction victim{1, usdc_for_eth(100000.0, min_eth_out)};
   victim.transaction.tag = victim_tag;
@@ -209,6 +209,7 @@ BundleRun run_sandwich(const std::string& ordering, double min_eth_out, double f
   ScriptedTransaction front{1, usdc_for_eth(front_usdc, 0.0), true, victim_tag};
   front.transaction.bundle_role = BundleRole::front_run;
   front.transaction.bribe_native = bribe_eth;
+  front.transaction.priority_fee_gwei = front_tip_gwei;
   ScriptedTransaction back{1, usdc_for_eth(0.0, back_min_usdc), true, victim_tag};
   back.transaction.bundle_role = BundleRole::back_run;
   back.transaction.token_in = eth;
@@ -357,4 +358,31 @@ agents:
     }
     CHECK(trades == 1.0);
   }
+}
+
+TEST_CASE("under priority_fee a front-run that outbids its target is an attack too: the victim's loss is recorded",
+          "[engine][builder][bundle]") {
+  // No bundles in a gas auction: the front-run (tip 2 gwei) executes first,
+  // the victim (tip 0) next, the back-run (tip 0, arrived later) last. The
+  // victim's counterfactual is the pool before the front-run (nothing else
+  // executes in between), so its loss is as under mev: hand-worked as in the
+  // bundle test above.
+  const BundleRun run = run_sandwich("priority_fee", 0.0, 50000.0, 0.0, 0.0, 0.0, 2.0);
+  const long double fee = 0.003L;
+  const long double front_out = amount_out(2000000.0L, 1000.0L, fee, 50000.0L);
+  const long double victim_out = amount_out(2050000.0L, 1000.0L - front_out, fee, 100000.0L);
+  const long double unattacked = amount_out(2000000.0L, 1000.0L, fee, 100000.0L);
+  REQUIRE(run.victim_log->receipts.size() == 1);
+  const auto& target = run.victim_log->receipts[0];
+  CHECK(target.position == 1);
+  CHECK(target.sandwiched);
+  CHECK(target.amount_out == Approx(static_cast<double>(victim_out)).epsilon(1e-12));
+  CHECK(target.amount_out_unattacked == Approx(static_cast<double>(unattacked)).epsilon(1e-12));
+  CHECK(run.outcome("chain.bundles") == 0.0);
+  CHECK(run.outcome("chain.victim_loss") ==
+        Approx(static_cast<double>((unattacked - victim_out) * run.eth_price)).epsilon(1e-9));
+  // A front-run that lands after its target (tip 0: arrival order) takes nothing.
+  const BundleRun late = run_sandwich("priority_fee", 0.0, 50000.0, 0.0, 0.0, 0.0, 0.0);
+  CHECK_FALSE(late.victim_log->receipts[0].sandwiched);
+  CHECK(late.outcome("chain.victim_loss") == 0.0);
 }
