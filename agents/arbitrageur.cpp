@@ -181,22 +181,7 @@ void Arbitrageur::finish(const View&, std::span<double> outcomes) {
 std::shared_ptr<const AgentParams> parse_arbitrageur(const config::ConfigNode& node,
                                                      const WorldNames& names) {
   auto params = std::make_shared<ArbitrageurParams>();
-  if (node.has("markets")) {
-    for (const config::ConfigNode& market : node.child("markets").elements()) {
-      const core::MarketIndex index = names.market(market);
-      if (markets::constant_product_params(names.markets[index]) == nullptr) {
-        market.fail("the arbitrageur trades constant-product pools only (cpmm, or a twamm's embedded pool)");
-      }
-      params->markets.push_back(index);
-    }
-  } else {
-    for (std::size_t i = 0; i < names.markets.size(); ++i) {
-      if (markets::constant_product_params(names.markets[i]) != nullptr) {
-        params->markets.push_back(static_cast<core::MarketIndex>(i));
-      }
-    }
-  }
-  if (params->markets.empty()) node.fail("the arbitrageur has no constant-product pool to trade");
+  params->markets = names.pool_markets(node, "arbitrageur");
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 120000, 0));
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   params->min_profit = node.number_in("min_profit", 0.0, 0.0, true, INFINITY, false);

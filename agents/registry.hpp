@@ -26,6 +26,20 @@ struct WorldNames {
   // Resolve or fail on `node` with the valid names listed.
   core::AssetIndex asset(const config::ConfigNode& node) const;
   core::MarketIndex market(const config::ConfigNode& node) const;
+
+  // An agent's `markets` list of constant-product pools (a cpmm, or a
+  // twamm's embedded pool), or every such pool when the key is absent;
+  // `agent_type` names the agent in errors.
+  std::vector<core::MarketIndex> pool_markets(const config::ConfigNode& agent, std::string_view agent_type) const;
+
+  // The token a trading program sells (its `sell` key, one of the pool's
+  // pair; `market` is the node that chose the pool) and the one it buys.
+  struct TradeSides {
+    core::AssetIndex sell = 0;
+    core::AssetIndex buy = 0;
+  };
+  TradeSides trade_sides(const config::ConfigNode& sell, const markets::CpmmParams& pool,
+                         const config::ConfigNode& market) const;
 };
 
 struct AgentType {

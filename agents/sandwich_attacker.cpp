@@ -302,22 +302,7 @@ void SandwichAttacker::finish(const View&, std::span<double> outcomes) {
 std::shared_ptr<const AgentParams> parse_sandwich_attacker(const config::ConfigNode& node,
                                                            const WorldNames& names) {
   auto params = std::make_shared<SandwichAttackerParams>();
-  if (node.has("markets")) {
-    for (const config::ConfigNode& market : node.child("markets").elements()) {
-      const core::MarketIndex index = names.market(market);
-      if (markets::constant_product_params(names.markets[index]) == nullptr) {
-        market.fail("the sandwich_attacker attacks constant-product pools only (cpmm, or a twamm's embedded pool)");
-      }
-      params->markets.push_back(index);
-    }
-  } else {
-    for (std::size_t i = 0; i < names.markets.size(); ++i) {
-      if (markets::constant_product_params(names.markets[i]) != nullptr) {
-        params->markets.push_back(static_cast<core::MarketIndex>(i));
-      }
-    }
-  }
-  if (params->markets.empty()) node.fail("the sandwich_attacker has no constant-product pool to attack");
+  params->markets = names.pool_markets(node, "sandwich_attacker");
   params->market_slot.assign(names.markets.size(), -1);
   for (std::size_t k = 0; k < params->markets.size(); ++k) {
     if (params->market_slot[params->markets[k]] >= 0) node.child("markets").fail("a market is listed twice");

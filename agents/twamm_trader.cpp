@@ -181,13 +181,10 @@ std::shared_ptr<const AgentParams> parse_twamm_trader(const config::ConfigNode& 
   params->market = names.market(market);
   const auto* twamm = std::get_if<markets::TwammParams>(&names.markets[params->market]);
   if (twamm == nullptr) market.fail("the twamm_trader places long-term orders on twamm markets only");
-  const config::ConfigNode sell = node.child("sell");
-  params->sell = names.asset(sell);
-  if (params->sell != twamm->pool.asset_x && params->sell != twamm->pool.asset_y) {
-    sell.fail(fmt::format("'{}' is not traded by market '{}'", names.assets[params->sell], market.as_string()));
-  }
+  const WorldNames::TradeSides sides = names.trade_sides(node.child("sell"), twamm->pool, market);
+  params->sell = sides.sell;
+  params->buy = sides.buy;
   params->sell_symbol = names.assets[params->sell];
-  params->buy = params->sell == twamm->pool.asset_x ? twamm->pool.asset_y : twamm->pool.asset_x;
   params->buy_symbol = names.assets[params->buy];
   params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->duration_blocks = static_cast<std::uint64_t>(node.integer_at_least("duration_blocks", 1, 1));

@@ -157,13 +157,10 @@ std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& n
   params->market = names.market(market);
   const markets::CpmmParams* pool = markets::constant_product_params(names.markets[params->market]);
   if (pool == nullptr) market.fail("the twap_trader swaps on cpmm or twamm markets only");
-  const config::ConfigNode sell = node.child("sell");
-  params->sell = names.asset(sell);
-  if (params->sell != pool->asset_x && params->sell != pool->asset_y) {
-    sell.fail(fmt::format("'{}' is not traded by market '{}'", names.assets[params->sell], market.as_string()));
-  }
+  const WorldNames::TradeSides sides = names.trade_sides(node.child("sell"), *pool, market);
+  params->sell = sides.sell;
+  params->buy = sides.buy;
   params->sell_symbol = names.assets[params->sell];
-  params->buy = params->sell == pool->asset_x ? pool->asset_y : pool->asset_x;
   params->buy_symbol = names.assets[params->buy];
   params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->slices = static_cast<std::uint64_t>(node.integer_at_least("slices", 1, 1));

@@ -16,6 +16,23 @@ double gas_native_of(const Transaction& transaction, const SettlementContext& co
          (context.base_gas_price_gwei + transaction.priority_fee_gwei) * core::native_per_gwei;
 }
 
+// Pays `native` tokens of the native asset to the builder: from the sender's
+// wallet (the caller checked it holds them), or, venue-funded, bought at the
+// reference venue for numeraire charged to the sender.
+void pay_builder_native(const Transaction& transaction, double native, Ledger& ledger,
+                        const SettlementContext& context, Receipt& receipt) {
+  ledger.balance(context.builder_account, context.native_asset) += native;
+  if (transaction.funding == Funding::wallet) {
+    ledger.balance(transaction.sender, context.native_asset) -= native;
+    return;
+  }
+  const double numeraire = native * context.reference_prices[context.native_asset];
+  ledger.venue(context.native_asset) -= native;
+  ledger.venue(context.numeraire) += numeraire;
+  ledger.balance(transaction.sender, context.numeraire) -= numeraire;
+  receipt.venue_settlement -= numeraire;
+}
+
 // Includes the transaction by charging its gas; false (and not included) if a
 // wallet-funded sender cannot pay it, whatever else is wrong with it.
 bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementContext& context,
@@ -28,17 +45,7 @@ bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementCon
   }
   receipt.gas_paid_native = gas_native;
   receipt.included = true;
-  ledger.balance(context.builder_account, context.native_asset) += gas_native;
-  if (transaction.funding == Funding::wallet) {
-    ledger.balance(transaction.sender, context.native_asset) -= gas_native;
-  } else {
-    // The venue sells the gas to the sender for numeraire.
-    const double gas_numeraire = gas_native * context.reference_prices[context.native_asset];
-    ledger.venue(context.native_asset) -= gas_native;
-    ledger.venue(context.numeraire) += gas_numeraire;
-    ledger.balance(transaction.sender, context.numeraire) -= gas_numeraire;
-    receipt.venue_settlement -= gas_numeraire;
-  }
+  pay_builder_native(transaction, gas_native, ledger, context, receipt);
   return true;
 }
 
@@ -243,17 +250,10 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
 bool pay_bribe(double bribe_native, Ledger& ledger, const SettlementContext& context, Receipt& receipt) {
   if (!(bribe_native > 0.0)) return true;
   const Transaction& transaction = receipt.transaction;
-  if (transaction.funding == Funding::wallet) {
-    if (ledger.balance(transaction.sender, context.native_asset) < bribe_native) return false;
-    ledger.balance(transaction.sender, context.native_asset) -= bribe_native;
-  } else {
-    const double bribe_numeraire = bribe_native * context.reference_prices[context.native_asset];
-    ledger.venue(context.native_asset) -= bribe_native;
-    ledger.venue(context.numeraire) += bribe_numeraire;
-    ledger.balance(transaction.sender, context.numeraire) -= bribe_numeraire;
-    receipt.venue_settlement -= bribe_numeraire;
+  if (transaction.funding == Funding::wallet && ledger.balance(transaction.sender, context.native_asset) < bribe_native) {
+    return false;
   }
-  ledger.balance(context.builder_account, context.native_asset) += bribe_native;
+  pay_builder_native(transaction, bribe_native, ledger, context, receipt);
   receipt.bribe_paid_native = bribe_native;
   return true;
 }
