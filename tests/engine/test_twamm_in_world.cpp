@@ -126,3 +126,31 @@ TEST_CASE("twamm in a world: money is conserved with orders, cancels, front-runn
     CHECK(outcomes[sim.outcome("fr.attacks")] >= 1.0);
   }
 }
+
+TEST_CASE("twamm in a world: many staggered orders from one trader sell everything and settle each at its expiry",
+          "[engine][twamm]") {
+  // 40 orders of 2,500 USDC from block 100, order k lasting ceil(600 (k+1) / 40)
+  // blocks (rounded up to intervals of 100): one-sided and fee 0, so however
+  // they overlap the pool sees one long sale of 100,000 USDC and the total
+  // bought is that one swap's, as in the single-order test above.
+  const Sim sim(twamm_world(0.0, 0.0,
+                            "  - {id: buyer, type: twamm_trader, market: tw, sell: USDC, amount: 100000, "
+                            "duration_blocks: 600, start_block: 100, orders: 40}\n"));
+  const std::vector<double> outcomes = sim.run_outcomes(0);
+  const long double x0 = 2000000.0L, y0 = 1000.0L;
+  const long double bought = y0 - x0 * y0 / (x0 + 100000.0L);
+  // Exact: the last order takes what the others leave, so nothing is left over.
+  CHECK(outcomes[sim.outcome("buyer.sold")] == 100000.0);
+  CHECK(outcomes[sim.outcome("buyer.filled_fraction")] == 1.0);
+  // 1e-10 relative, as for one order (more segments, each rounding once or twice).
+  CHECK(outcomes[sim.outcome("buyer.bought")] == Approx(static_cast<double>(bought)).epsilon(1e-10));
+  CHECK(outcomes[sim.outcome("tw.orders_placed")] == 40.0);
+  // Every order was withdrawn after its expiry: the twamm holds nothing for
+  // the trader at the end (its order-pool value is 0 up to rounding dust).
+  defisim::engine::World world(*sim.plan, 0);
+  world.start();
+  while (world.block() < 1200) world.step();
+  const auto& twamm = std::get<defisim::markets::Twamm>(world.markets()[0]);
+  REQUIRE(twamm.order_count() == 40);
+  for (std::uint32_t id = 0; id < 40; ++id) CHECK(twamm.order(id).status == defisim::markets::OrderStatus::finished);
+}
