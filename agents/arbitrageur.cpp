@@ -122,6 +122,13 @@ bool Arbitrageur::idle_until(const View& view, WakeConditions& wake) {
   const double native_price_floor = native == numeraire ? native_price : native_price * (1.0 - threshold_price_slack);
   if (native != numeraire && !wake.restrict_price(native, native_price_floor, INFINITY)) return false;
   for (const core::MarketIndex market_index : params_.markets) {
+    // A twamm selling long-term orders moves every block, which would wake
+    // the arbitrageur every block anyway: stay awake rather than pay for
+    // falling asleep each time (act() alone is cheaper).
+    if (const auto* twamm = std::get_if<markets::Twamm>(&view.markets[market_index]);
+        twamm != nullptr && twamm->has_active_orders()) {
+      return false;
+    }
     const auto& pool = markets::constant_product_pool(view.markets[market_index]);
     const core::AssetIndex asset_x = pool.asset_x();
     const core::AssetIndex asset_y = pool.asset_y();

@@ -166,15 +166,27 @@ void TwammTrader::act(const View& view, TransactionSink& sink) {
   if (stage_ == Stage::running) settle_due(std::get<markets::Twamm>(view.markets[params_.market]), view.block, sink);
 }
 
-// Asleep before its start and after its order is settled and the TWAP
-// window is over; awake in between (it measures the TWAP every block).
+// Awake while it measures the TWAP (every block of its window). Otherwise
+// asleep: until its start, then until its next order expires or its cancel
+// block, and for good once every order is settled. Its act() reads nothing
+// else that could change in between (the expiries are fixed at placement).
 bool TwammTrader::idle_until(const View& view, WakeConditions& wake) {
   const core::BlockNumber next = view.block + 1;
-  if (stage_ == Stage::waiting && next <= params_.start_block) {
+  if (stage_ == Stage::waiting) {
+    if (next > params_.start_block) return false;
     wake.wake_block = params_.start_block;
     return true;
   }
-  return stage_ == Stage::settled && next >= tracker_.end_block();
+  if (next < tracker_.end_block()) return false;
+  if (stage_ == Stage::settled) return true;
+  if (!sorted_) return false;  // its orders' expiries are read in the next act()
+  const auto& twamm = std::get<markets::Twamm>(view.markets[params_.market]);
+  core::BlockNumber wake_at = next_to_settle_ < orders_.size()
+                                  ? twamm.order(orders_[next_to_settle_]).expiry_block
+                                  : WakeConditions::never;
+  if (params_.cancel_at_block >= next && params_.cancel_at_block < wake_at) wake_at = params_.cancel_at_block;
+  wake.wake_block = wake_at;
+  return true;
 }
 
 void TwammTrader::on_receipt(const core::Receipt& receipt, const View& view) {
