@@ -154,3 +154,49 @@ TEST_CASE("twamm in a world: many staggered orders from one trader sell everythi
   REQUIRE(twamm.order_count() == 40);
   for (std::uint32_t id = 0; id < 40; ++id) CHECK(twamm.order(id).status == defisim::markets::OrderStatus::finished);
 }
+
+TEST_CASE("twamm front-runner: buys ahead of a large order, sells into it until its expiry, cancels its bait when it ends",
+          "[engine][twamm][front_runner]") {
+  // The victim sells 300,000 USDC for ETH from block 100 over 600 blocks
+  // (expiry 700) and cancels in block 400. The front-runner, under mev,
+  // buys ETH ahead of the placement (a front-run bundle on it, executing
+  // just before it in block 100), places in block 101 a long-term order
+  // selling that ETH expiring with the victim's (700), and cancels it in the
+  // block after the victim's cancel. Derived from the strategy's four steps
+  // in agents/twamm_front_runner.hpp.
+  const Sim sim(twamm_world(0.003, 0.5,
+                            "  - {id: victim, type: twamm_trader, market: tw, sell: USDC, amount: 300000, "
+                            "duration_blocks: 600, start_block: 100, cancel_at_block: 400}\n"
+                            "  - {id: front, type: twamm_front_runner, market: tw, min_order_numeraire: 100000, "
+                            "pool_buy_numeraire: 30000}\n"
+                            "  - {id: arb, type: arbitrageur, markets: [tw]}\n"));
+  defisim::engine::World world(*sim.plan, 0);
+  world.start();
+  while (world.block() < 99) world.step();
+  const auto& twamm = std::get<defisim::markets::Twamm>(world.markets()[0]);
+  const auto front = static_cast<defisim::core::AgentIndex>(1);
+  const auto eth = static_cast<defisim::core::AssetIndex>(0);
+  const double eth_before = world.ledger().balance(front, eth);
+  world.step();  // block 100: the front-run executes just before the placement
+  REQUIRE(twamm.order_count() == 1);
+  CHECK(world.ledger().balance(front, eth) > eth_before);  // it bought ETH on the pool
+  world.step();  // block 101: its own order, selling ETH until the victim's expiry
+  REQUIRE(twamm.order_count() == 2);
+  const auto& bait = twamm.order(1);
+  CHECK(bait.owner == front);
+  CHECK(bait.token_in == eth);
+  CHECK(bait.expiry_block == twamm.order(0).expiry_block);
+  CHECK(bait.expiry_block == 700);
+  // It sells the ETH it bought on the pool (no inventory_numeraire here):
+  // the wallet is back to its starting ETH, less the gas.
+  CHECK(world.ledger().balance(front, eth) <= eth_before);
+  while (world.block() < 400) world.step();
+  CHECK(twamm.order(0).status == defisim::markets::OrderStatus::cancelled);  // the victim's cancel
+  CHECK(twamm.order(1).status == defisim::markets::OrderStatus::open);
+  world.step();  // block 401: the front-runner sees it and cancels its bait
+  CHECK(twamm.order(1).status == defisim::markets::OrderStatus::cancelled);
+  // One attack, completed; money conserved throughout (check_conservation).
+  std::vector<double> outcomes = sim.run_outcomes(0);
+  CHECK(outcomes[sim.outcome("front.attacks")] == 1.0);
+  CHECK(outcomes[sim.outcome("chain.bundles")] == 1.0);
+}
