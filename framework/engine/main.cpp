@@ -69,6 +69,9 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
     for (std::size_t k = 0; k < reader.scenario_count(); ++k) {
       defisim::output::print_summary_table(reader.summary(k), "", stdout);
     }
+    // The table (stdout, buffered) before the closing line (stderr), also
+    // when both go to one log.
+    std::fflush(stdout);
   }
   std::fprintf(stderr, "wrote %s: %llu paths x %llu blocks in %.2f s on %d thread(s), %.3g path-blocks/s\n",
                options.output_path.c_str(), static_cast<unsigned long long>(experiment.base().paths),
