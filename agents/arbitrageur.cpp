@@ -125,10 +125,7 @@ bool Arbitrageur::idle_until(const View& view, WakeConditions& wake) {
     // A twamm selling long-term orders moves every block, which would wake
     // the arbitrageur every block anyway: stay awake rather than pay for
     // falling asleep each time (act() alone is cheaper).
-    if (const auto* twamm = std::get_if<markets::Twamm>(&view.markets[market_index]);
-        twamm != nullptr && twamm->has_active_orders()) {
-      return false;
-    }
+    if (markets::moves_between_blocks(view.markets[market_index])) return false;
     const auto& pool = markets::constant_product_pool(view.markets[market_index]);
     const core::AssetIndex asset_x = pool.asset_x();
     const core::AssetIndex asset_y = pool.asset_y();

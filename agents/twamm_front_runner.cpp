@@ -48,7 +48,6 @@ class TwammFrontRunner final : public Agent {
   core::AssetIndex victim_buys_ = 0;
   std::uint32_t orders_before_victim_ = 0;
   std::uint32_t victim_order_ = 0;
-  bool victim_found_ = false;
   std::uint32_t own_order_ = 0;
   bool own_order_open_ = false;
   double attacks_ = 0.0;
@@ -58,8 +57,6 @@ class TwammFrontRunner final : public Agent {
 class TwammFrontRunnerParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
-  core::AssetIndex asset_x = 0;
-  core::AssetIndex asset_y = 1;
   double min_order_numeraire = 100000.0;
   double pool_buy_numeraire = 20000.0;
   double inventory_numeraire = 0.0;
@@ -121,7 +118,6 @@ void TwammFrontRunner::watch(const View& view, const markets::Twamm& twamm, Tran
     victim_sells_ = pending.token_in;
     victim_buys_ = pending.token_in == twamm.pool().asset_x() ? twamm.pool().asset_y() : twamm.pool().asset_x();
     orders_before_victim_ = twamm.order_count();
-    victim_found_ = false;
     stage_ = Stage::bought;
     if (params_.pool_buy_numeraire > 0.0) {
       core::Transaction buy = transaction_of(core::TransactionKind::swap);
@@ -142,14 +138,15 @@ void TwammFrontRunner::watch(const View& view, const markets::Twamm& twamm, Tran
 
 // 3: find the victim's order and sell into it until it expires.
 void TwammFrontRunner::sell_into_victim(const View& view, const markets::Twamm& twamm, TransactionSink& sink) {
-  for (std::uint32_t id = orders_before_victim_; id < twamm.order_count() && !victim_found_; ++id) {
+  bool victim_found = false;
+  for (std::uint32_t id = orders_before_victim_; id < twamm.order_count() && !victim_found; ++id) {
     const markets::LongTermOrder& order = twamm.order(id);
     if (order.owner == victim_ && order.token_in == victim_sells_ && order.status == markets::OrderStatus::open) {
       victim_order_ = id;
-      victim_found_ = true;
+      victim_found = true;
     }
   }
-  if (!victim_found_) {
+  if (!victim_found) {
     stage_ = Stage::watching;  // the victim's placement failed: nothing to sell into
     return;
   }
@@ -240,8 +237,6 @@ std::shared_ptr<const AgentParams> parse_twamm_front_runner(const config::Config
   params->market = names.market(market);
   const auto* twamm = std::get_if<markets::TwammParams>(&names.markets[params->market]);
   if (twamm == nullptr) market.fail("the twamm_front_runner watches twamm markets only");
-  params->asset_x = twamm->pool.asset_x;
-  params->asset_y = twamm->pool.asset_y;
   params->min_order_numeraire = node.number_in("min_order_numeraire", 100000.0, 0.0, false, INFINITY, false);
   params->pool_buy_numeraire = node.number_in("pool_buy_numeraire", 20000.0, 0.0, true, INFINITY, false);
   params->inventory_numeraire = node.number_in("inventory_numeraire", 0.0, 0.0, true, INFINITY, false);
@@ -250,8 +245,9 @@ std::shared_ptr<const AgentParams> parse_twamm_front_runner(const config::Config
   params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 200000, 0));
   params->native_asset = names.native_asset;
   params->starting_wallet.assign(names.assets.size(), 0.0);
-  params->starting_wallet[params->asset_x] += params->capital_numeraire / names.initial_prices[params->asset_x];
-  params->starting_wallet[params->asset_y] += params->capital_numeraire / names.initial_prices[params->asset_y];
+  for (const core::AssetIndex asset : {twamm->pool.asset_x, twamm->pool.asset_y}) {
+    params->starting_wallet[asset] += params->capital_numeraire / names.initial_prices[asset];
+  }
   // Gas for a few hundred transactions at the base price: an attack takes three or four.
   params->starting_wallet[names.native_asset] +=
       400.0 * params->gas_used * names.base_gas_price_gwei * core::native_per_gwei;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agents/execution_tracker.hpp"
+#include "agents/trading_program.hpp"
 
 namespace defisim::agents {
 
@@ -59,28 +59,18 @@ class TwammTrader final : public Agent {
   double received_ = 0.0;  // tokens bought, withdrawn so far
 };
 
-class TwammTraderParams final : public AgentParams {
+class TwammTraderParams final : public AgentParams, public TradingProgram {
  public:
-  core::MarketIndex market = 0;
-  core::AssetIndex sell = 0;
-  core::AssetIndex buy = 1;
-  std::string sell_symbol, buy_symbol;  // for metric units
-  double amount = 0.0;
   std::uint64_t duration_blocks = 1;
-  std::uint64_t start_block = 1;
   std::uint32_t orders = 1;
   std::uint64_t cancel_at_block = 0;
-  std::uint64_t window_blocks = 1;
-  std::uint32_t gas_used = 200000;
-  bool private_channel = false;
-  core::AssetIndex native_asset = 0;
   double gas_native_per_transaction = 0.0;
 
   std::unique_ptr<Agent> create(const AgentContext& context) const override {
     return std::make_unique<TwammTrader>(*this, context);
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
-    auto metrics = ExecutionTracker::outcome_metrics(sell_symbol, buy_symbol);
+    auto metrics = execution_metrics();
     metrics.push_back({"refunded", sell_symbol, "unsold input returned by a cancel",
                        output::RiskTail::lower_is_worse});
     return metrics;
@@ -97,7 +87,7 @@ class TwammTraderParams final : public AgentParams {
 TwammTrader::TwammTrader(const TwammTraderParams& params, const AgentContext& context)
     : params_(params),
       index_(context.index),
-      tracker_(params.sell, params.buy, params.start_block, params.start_block + params.window_blocks, params.amount) {
+      tracker_(params.make_tracker()) {
   orders_.reserve(params.orders);
 }
 
@@ -230,26 +220,14 @@ std::shared_ptr<const AgentParams> parse_twamm_trader(const config::ConfigNode& 
   params->market = names.market(market);
   const auto* twamm = std::get_if<markets::TwammParams>(&names.markets[params->market]);
   if (twamm == nullptr) market.fail("the twamm_trader places long-term orders on twamm markets only");
-  const WorldNames::TradeSides sides = names.trade_sides(node.child("sell"), twamm->pool, market);
-  params->sell = sides.sell;
-  params->buy = sides.buy;
-  params->sell_symbol = names.assets[params->sell];
-  params->buy_symbol = names.assets[params->buy];
-  params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->duration_blocks = static_cast<std::uint64_t>(node.integer_at_least("duration_blocks", 1, 1));
-  params->start_block = static_cast<std::uint64_t>(node.integer_at_least("start_block", 1, 1));
+  parse_trading_program(node, names, params->market, market, twamm->pool, params->duration_blocks, 200000, *params);
   params->orders = static_cast<std::uint32_t>(node.integer_at_least("orders", 1, 1));
   if (params->orders > 100000) node.child("orders").fail(fmt::format("{} orders is too many; at most 100000", params->orders));
   params->cancel_at_block = static_cast<std::uint64_t>(node.integer_at_least("cancel_at_block", 0, 0));
   if (params->cancel_at_block != 0 && params->cancel_at_block <= params->start_block) {
     node.child("cancel_at_block").fail(fmt::format("must be after start_block ({}) or 0", params->start_block));
   }
-  params->window_blocks = node.has("window_blocks")
-                              ? static_cast<std::uint64_t>(node.integer_at_least("window_blocks", 1, 1))
-                              : params->duration_blocks;
-  params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 200000, 0));
-  params->private_channel = node.boolean("private_channel", false);
-  params->native_asset = names.native_asset;
   params->gas_native_per_transaction =
       static_cast<double>(params->gas_used) * names.base_gas_price_gwei * core::native_per_gwei;
   return params;

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "agents/execution_tracker.hpp"
+#include "agents/trading_program.hpp"
 #include "agents/sandwich_exposure.hpp"
 
 namespace defisim::agents {
@@ -49,29 +49,19 @@ class TwapTrader final : public Agent {
   SandwichExposure sandwiches_;
 };
 
-class TwapTraderParams final : public AgentParams {
+class TwapTraderParams final : public AgentParams, public TradingProgram {
  public:
-  core::MarketIndex market = 0;
-  core::AssetIndex sell = 0;
-  core::AssetIndex buy = 1;
-  std::string sell_symbol, buy_symbol;  // for metric units
-  double amount = 0.0;
   std::uint64_t slices = 1;
   std::uint64_t interval_blocks = 1;
-  std::uint64_t start_block = 1;
-  std::uint64_t window_blocks = 1;
   double slippage_tolerance = 0.01;
-  std::uint32_t gas_used = 150000;
-  bool private_channel = false;
   double priority_fee_gwei = 0.0;
-  core::AssetIndex native_asset = 0;
   double gas_native_per_swap = 0.0;
 
   std::unique_ptr<Agent> create(const AgentContext& context) const override {
     return std::make_unique<TwapTrader>(*this, context);
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
-    auto metrics = ExecutionTracker::outcome_metrics(sell_symbol, buy_symbol);
+    auto metrics = execution_metrics();
     metrics.push_back({"failed_slices", "count",
                        "slices that did not execute: reverted at their slippage limit, or not included",
                        output::RiskTail::higher_is_worse});
@@ -92,7 +82,7 @@ class TwapTraderParams final : public AgentParams {
 TwapTrader::TwapTrader(const TwapTraderParams& params, const AgentContext& context)
     : params_(params),
       index_(context.index),
-      tracker_(params.sell, params.buy, params.start_block, params.start_block + params.window_blocks, params.amount) {}
+      tracker_(params.make_tracker()) {}
 
 bool TwapTrader::is_slice_block(core::BlockNumber block) const {
   if (block < params_.start_block) return false;
@@ -157,23 +147,12 @@ std::shared_ptr<const AgentParams> parse_twap_trader(const config::ConfigNode& n
   params->market = names.market(market);
   const markets::CpmmParams* pool = markets::constant_product_params(names.markets[params->market]);
   if (pool == nullptr) market.fail("the twap_trader swaps on cpmm or twamm markets only");
-  const WorldNames::TradeSides sides = names.trade_sides(node.child("sell"), *pool, market);
-  params->sell = sides.sell;
-  params->buy = sides.buy;
-  params->sell_symbol = names.assets[params->sell];
-  params->buy_symbol = names.assets[params->buy];
-  params->amount = node.number_in("amount", 0.0, 0.0, false, INFINITY, false);
   params->slices = static_cast<std::uint64_t>(node.integer_at_least("slices", 1, 1));
   params->interval_blocks = static_cast<std::uint64_t>(node.integer_at_least("interval_blocks", 1, 1));
-  params->start_block = static_cast<std::uint64_t>(node.integer_at_least("start_block", 1, 1));
-  params->window_blocks = node.has("window_blocks")
-                              ? static_cast<std::uint64_t>(node.integer_at_least("window_blocks", 1, 1))
-                              : params->slices * params->interval_blocks;
+  parse_trading_program(node, names, params->market, market, *pool, params->slices * params->interval_blocks, 150000,
+                        *params);
   params->slippage_tolerance = node.number_in("slippage_tolerance", 0.01, 0.0, true, 1.0, false);
-  params->gas_used = static_cast<std::uint32_t>(node.integer_at_least("gas_used", 150000, 0));
-  params->private_channel = node.boolean("private_channel", false);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
-  params->native_asset = names.native_asset;
   // Gas at the base price plus the tip; the base price is constant over a path.
   params->gas_native_per_swap = static_cast<double>(params->gas_used) *
                                 (names.base_gas_price_gwei + params->priority_fee_gwei) * core::native_per_gwei;

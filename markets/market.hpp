@@ -28,6 +28,15 @@ inline const CpmmParams* constant_product_params(const MarketParams& params) {
   return std::get_if<CpmmParams>(&params);
 }
 
+// Does the market move by itself from block to block (a twamm whose
+// long-term orders are selling or will start)? Then its state changes every
+// block without a transaction: the engine cannot skip such blocks, and an
+// agent watching it would be woken every block anyway.
+inline bool moves_between_blocks(const Market& market) {
+  const auto* twamm = std::get_if<Twamm>(&market);
+  return twamm != nullptr && twamm->has_active_orders();
+}
+
 // Every token of `asset` the market holds: a cpmm's reserve; a twamm's
 // reserve plus its order pools' unsold input and unwithdrawn proceeds. What
 // the conservation check sums.

@@ -387,16 +387,22 @@ bool Twamm::owns(core::AgentIndex owner, std::uint32_t order_id) const {
   return order_id < orders_.size() && orders_[order_id].owner == owner;
 }
 
-OrderSettlement Twamm::cancel_order(core::AgentIndex owner, std::uint32_t order_id) {
+OrderSettlement Twamm::settlement_of(core::AgentIndex owner, std::uint32_t order_id) const {
   OrderSettlement result;
   result.order_id = order_id;
   if (!owns(owner, order_id)) {
     result.revert_reason = RevertReason::not_owner;
     return result;
   }
+  result.refund_token = orders_[order_id].token_in;
+  result.proceeds_token = orders_[order_id].token_out;
+  return result;
+}
+
+OrderSettlement Twamm::cancel_order(core::AgentIndex owner, std::uint32_t order_id) {
+  OrderSettlement result = settlement_of(owner, order_id);
+  if (!result.succeeded()) return result;
   const LongTermOrder& order = orders_[order_id];
-  result.refund_token = order.token_in;
-  result.proceeds_token = order.token_out;
   if (order.status != OrderStatus::open || has_expired(order)) {
     result.revert_reason = RevertReason::unsupported;
     return result;
@@ -409,15 +415,9 @@ OrderSettlement Twamm::cancel_order(core::AgentIndex owner, std::uint32_t order_
 }
 
 OrderSettlement Twamm::withdraw_proceeds(core::AgentIndex owner, std::uint32_t order_id) {
-  OrderSettlement result;
-  result.order_id = order_id;
-  if (!owns(owner, order_id)) {
-    result.revert_reason = RevertReason::not_owner;
-    return result;
-  }
+  OrderSettlement result = settlement_of(owner, order_id);
+  if (!result.succeeded()) return result;
   const LongTermOrder& order = orders_[order_id];
-  result.refund_token = order.token_in;
-  result.proceeds_token = order.token_out;
   const bool expired = has_expired(order);
   const double proceeds = proceeds_of(order_id);
   // An expired order may always be closed (even with nothing earned, e.g.

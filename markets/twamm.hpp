@@ -275,6 +275,9 @@ class Twamm {
     return order.expiry_block <= last_virtual_order_block_;
   }
   bool owns(core::AgentIndex owner, std::uint32_t order_id) const;
+  // A settlement of `order_id` with its tokens filled in, or reverting
+  // not_owner if `owner` does not own it: what cancel and withdraw start from.
+  OrderSettlement settlement_of(core::AgentIndex owner, std::uint32_t order_id) const;
   OrderSettlement settle(std::uint32_t order_id, double refund, double proceeds, bool closes);
 
   Cpmm pool_;

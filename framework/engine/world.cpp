@@ -17,6 +17,13 @@ namespace {
 // normal transform and exp, short enough to stay in L1.
 constexpr std::size_t price_chunk_blocks = 256;
 
+// Orderings under which a searcher's front-run, an ordinary transaction for
+// the builder, can land ahead of its target: a gas auction, a shuffle.
+// (Under fifo searchers act last, so it lands behind; mev places bundles.)
+bool front_runs_land_ahead(Ordering ordering) {
+  return ordering == Ordering::priority_fee || ordering == Ordering::random;
+}
+
 std::uint64_t price_stream_path(const ScenarioSpec& spec, std::uint64_t path) {
   // Antithetic pairs (2i, 2i+1) share the draws of key i.
   return spec.antithetic ? path / 2 : path;
@@ -48,9 +55,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       market_versions_(spec_.markets.size(), 0),
       market_totals_(spec_.markets.size()) {
   receipts_.reserve(spec_.max_transactions_per_block);  // reserved, not built: most paths need few
-  if (spec_.ordering == Ordering::priority_fee || spec_.ordering == Ordering::random) {
-    front_runs_.reserve(spec_.max_transactions_per_block);
-  }
+  if (front_runs_land_ahead(spec_.ordering)) front_runs_.reserve(spec_.max_transactions_per_block);
   price_state_.log_price = spec_.initial_prices.array().log();
   for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
     reference_prices_[spec_.risky_assets[i]] = spec_.initial_prices(static_cast<Eigen::Index>(i));
@@ -220,11 +225,26 @@ core::Transaction World::resolve_back_run(const core::Transaction& transaction) 
   return resolved;
 }
 
+core::Receipt& World::execute_next(const core::Transaction& transaction) {
+  const auto position = static_cast<std::uint32_t>(receipts_.size());
+  core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
+  receipt.transaction = transaction;
+  receipt.block = block_;
+  receipt.position = position;
+  return receipt;
+}
+
+void World::record_victim(core::Receipt& receipt, double amount_out_unattacked) {
+  receipt.sandwiched = true;
+  receipt.amount_out_unattacked = amount_out_unattacked;
+  victim_loss_ += (amount_out_unattacked - receipt.amount_out) * reference_prices_[receipt.token_out];
+}
+
 void World::execute_alone(const core::Transaction& transaction) {
   // Outside `mev`, a searcher's front-run is an ordinary transaction that may
   // land ahead of its target (a gas auction, a lucky shuffle): remember the
   // pool it found, to measure what its target lost to it.
-  const bool tracks_front_runs = spec_.ordering == Ordering::priority_fee || spec_.ordering == Ordering::random;
+  const bool tracks_front_runs = front_runs_land_ahead(spec_.ordering);
   const bool is_front_run = tracks_front_runs && transaction.bundle_role == core::BundleRole::front_run &&
                             transaction.kind == core::TransactionKind::swap && transaction.market < markets_.size();
   if (is_front_run && front_runs_.size() < front_runs_.capacity()) {
@@ -240,19 +260,13 @@ void World::execute_alone(const core::Transaction& transaction) {
       }
     }
   }
-  const auto position = static_cast<std::uint32_t>(receipts_.size());
-  core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
-  receipt.transaction = transaction;
-  receipt.block = block_;
-  receipt.position = position;
+  core::Receipt& receipt = execute_next(transaction);
   if (is_front_run && !front_runs_.empty() && receipt.succeeded()) front_runs_.back().executed = true;
   if (front_run != nullptr && receipt.succeeded() && front_run->pool_before.trades(transaction.token_in)) {
     // The counterfactual is the pool before the front-run: exact when nothing
     // else executed between the two.
-    receipt.sandwiched = true;
-    receipt.amount_out_unattacked =
-        front_run->pool_before.amount_out(transaction.token_in == front_run->pool_before.asset_x(), transaction.amount_in);
-    victim_loss_ += (receipt.amount_out_unattacked - receipt.amount_out) * reference_prices_[receipt.token_out];
+    record_victim(receipt, front_run->pool_before.amount_out(transaction.token_in == front_run->pool_before.asset_x(),
+                                                             transaction.amount_in));
   }
   account(receipt);
 }
@@ -287,11 +301,7 @@ bool World::execute_bundle(std::span<const core::Transaction> pending, const Blo
   const markets::Cpmm pool_before_bundle = pool;
   const std::size_t first = receipts_.size();
   auto run = [&](const core::Transaction& transaction) {
-    const auto position = static_cast<std::uint32_t>(receipts_.size());
-    core::Receipt& receipt = receipts_.emplace_back(execute(resolve_back_run(transaction), markets_, ledger_, settlement_));
-    receipt.transaction = transaction;
-    receipt.block = block_;
-    receipt.position = position;
+    const core::Receipt& receipt = execute_next(transaction);
     return receipt.included && receipt.succeeded();
   };
   bool executed = (front == nullptr || run(*front)) && run(target) && (back == nullptr || run(*back));
@@ -306,11 +316,7 @@ bool World::execute_bundle(std::span<const core::Transaction> pending, const Blo
     return exclude_bundle();
   }
   core::Receipt& target_receipt = receipts_[first + (front != nullptr ? 1 : 0)];
-  if (front != nullptr && target_trades_pool) {
-    target_receipt.sandwiched = true;
-    target_receipt.amount_out_unattacked = amount_out_unattacked;
-    victim_loss_ += (amount_out_unattacked - target_receipt.amount_out) * reference_prices_[target_receipt.token_out];
-  }
+  if (front != nullptr && target_trades_pool) record_victim(target_receipt, amount_out_unattacked);
   bundles_ += 1.0;
   for (std::size_t i = first; i < receipts_.size(); ++i) {
     account(receipts_[i]);
@@ -415,7 +421,7 @@ void World::accrue_markets() {
 
 bool World::virtual_orders_active() const {
   for (const core::MarketIndex m : twamm_markets_) {
-    if (std::get<markets::Twamm>(markets_[m]).has_active_orders()) return true;
+    if (markets::moves_between_blocks(markets_[m])) return true;
   }
   return false;
 }

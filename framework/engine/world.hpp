@@ -75,6 +75,11 @@ class World {
   // reference_prices_ from the log prices of a block of the current chunk.
   void publish_prices(std::size_t chunk_block);
   void execute_block();
+  // Executes one transaction next in the block; its receipt (not yet accounted for).
+  core::Receipt& execute_next(const core::Transaction& transaction);
+  // A swap that executed behind a front-run, and what it would have received
+  // without it: marks its receipt and adds to chain.victim_loss.
+  void record_victim(core::Receipt& receipt, double amount_out_unattacked);
   // Executes one transaction where it stands in the block and accounts for it.
   void execute_alone(const core::Transaction& transaction);
   // A bundle and its target, atomically: true if all of it executed; false
