@@ -15,6 +15,11 @@ std::string_view to_string(RevertReason reason) {
     case RevertReason::outbid: return "outbid";
     case RevertReason::bundle_failed: return "bundle_failed";
     case RevertReason::not_owner: return "not_owner";
+    case RevertReason::healthy: return "healthy";
+    case RevertReason::unhealthy: return "unhealthy";
+    case RevertReason::cap_exceeded: return "cap_exceeded";
+    case RevertReason::insufficient_collateral: return "insufficient_collateral";
+    case RevertReason::auction_inactive: return "auction_inactive";
   }
   return "unknown";
 }

@@ -23,7 +23,12 @@ enum class RevertReason : std::uint8_t {
   mempool_full,            // dropped: more transactions than the block accepts
   outbid,                  // a searcher bundle that lost to a higher bid for the same target (`mev`)
   bundle_failed,           // a bundle the builder left out because one of its transactions would revert (`mev`)
-  not_owner,               // the sender does not own this long-term order
+  not_owner,               // the sender does not own this long-term order (or lending position)
+  healthy,                 // lending: the position is not liquidatable (health factor >= 1)
+  unhealthy,               // lending: a borrow or withdrawal would leave the position short of collateral
+  cap_exceeded,            // lending: a supply or borrow cap would be exceeded
+  insufficient_collateral, // lending: the position holds too little of the collateral asset (compound: seize too much)
+  auction_inactive,        // lending: the maker auction is over (or never existed)
 };
 
 // How the block builder orders a block (chain.ordering). Public knowledge, so
@@ -54,6 +59,23 @@ enum class TransactionKind : std::uint8_t {
   place_long_term_order,   // twamm: sell amount_in of token_in over duration_blocks
   cancel_long_term_order,  // twamm: end order_id, returning its unsold input and proceeds
   withdraw_proceeds,       // twamm: collect order_id's proceeds so far
+  // Lending (markets/lending.hpp). `token_in` is the asset of the operation.
+  open_position,     // a new position (id in the receipt) supplying amount_in of token_in and borrowing amount_other of token_other
+  supply,            // add amount_in of token_in to `position` (collateral)
+  withdraw,          // take amount_in of token_in out of `position`
+  borrow,            // borrow amount_in of token_in against `position`
+  repay,             // repay up to amount_in of token_in owed by `position`
+  liquidate,         // repay up to amount_in of `position`'s debt in token_in for its collateral token_other (maker: start its auction)
+  take_auction,      // maker: buy up to amount_in of auction `position`'s collateral at a price <= limit_price, paying token_in
+};
+
+// What a liquidator does with the collateral it receives (liquidate,
+// take_auction), atomically in the same transaction, as liquidation
+// contracts do.
+enum class CollateralSale : std::uint8_t {
+  keep,             // keep it in the wallet
+  reference_venue,  // sell it at the reference venue for numeraire, with a depth-based impact (see venue_depth_numeraire)
+  market,           // swap it on the constant-product pool `sale_market` (no slippage limit: the sale cannot revert)
 };
 
 // How the sender pays and is paid.
@@ -102,6 +124,16 @@ struct Transaction {
   // pays this fee, numeraire, to the reference venue (the lender) if it
   // executes.
   double lender_fee_numeraire = 0.0;
+  // Lending.
+  std::uint32_t position = 0;        // the position (liquidate, supply, ...) or the auction (take_auction)
+  AssetIndex token_other = 0;        // open_position: the asset borrowed; liquidate: the collateral asset
+  double limit_price = 0.0;          // take_auction: the highest price accepted, token_in per collateral token
+  CollateralSale sale = CollateralSale::keep;
+  MarketIndex sale_market = no_market;  // CollateralSale::market
+  // CollateralSale::reference_venue: selling value V (numeraire at the
+  // reference price) walks the venue's book down exponentially; the proceeds
+  // are D (1 - exp(-V / D)) with D this depth, about V (1 - V / 2D) for V << D.
+  double venue_depth_numeraire = 0.0;
 };
 
 struct Receipt {
@@ -119,6 +151,16 @@ struct Receipt {
   double bribe_paid_native = 0.0;  // a bundle's bid, paid to the builder (on the transaction carrying it)
   double lender_fee_paid_numeraire = 0.0;  // Transaction::lender_fee_numeraire, if paid (included in venue_settlement)
   std::uint32_t order_id = 0;      // place_long_term_order: the new order's id
+  // Lending: open_position's new position; liquidate (maker): the auction started.
+  std::uint32_t lending_position = 0;
+  // liquidate, take_auction: collateral to the protocol (fee, seize share),
+  // the sale of the collateral received (token, tokens sold, tokens received),
+  // and bad debt this transaction wrote off (numeraire at oracle prices).
+  double collateral_to_protocol = 0.0;
+  AssetIndex sale_token = 0;
+  double collateral_sold = 0.0;
+  double sale_proceeds = 0.0;
+  double bad_debt_written_off = 0.0;
   // The target of a bundle that executed around it: what it would have
   // received had it executed at the same point without the bundle.
   bool sandwiched = false;
