@@ -61,6 +61,9 @@ class AgentParams {
   // Agents that read the public mempool (searchers) act after all others in
   // each block, so they see all of it; the rest act in config order.
   virtual bool watches_mempool() const { return false; }
+  // The most transactions start() submits, when more than a block's
+  // capacity (chain.max_transactions_per_block): block 0 is sized for them.
+  virtual std::uint32_t start_transactions() const { return 0; }
   // Tokens the agent's wallet starts with, per asset (drawn from the
   // reference venue at the start of each path).
   virtual std::vector<double> initial_wallet(std::size_t asset_count) const {

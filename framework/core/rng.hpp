@@ -25,6 +25,7 @@ namespace defisim::core {
 namespace streams {
 inline constexpr std::uint32_t price = 0;
 inline constexpr std::uint32_t builder = 1;
+inline constexpr std::uint32_t oracle = 2;  // medianizer sources' noise
 inline constexpr std::uint32_t first_agent = 1024;
 constexpr std::uint32_t agent(std::uint32_t agent_index) { return first_agent + agent_index; }
 }  // namespace streams

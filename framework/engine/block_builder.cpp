@@ -1,21 +1,24 @@
 #include "framework/engine/block_builder.hpp"
 
+#include <algorithm>
 #include <numeric>
 
 namespace defisim::engine {
 
 // Reserved, not sized: a path's World is built for every path, and most
 // blocks see no transaction, so nothing is constructed until submitted.
-Mempool::Mempool(std::uint32_t capacity) : capacity_(capacity) {
+Mempool::Mempool(std::uint32_t capacity) : capacity_(capacity), limit_(capacity) {
   pending_.reserve(capacity);
   public_.reserve(capacity);
   dropped_.reserve(capacity);
 }
 
+void Mempool::set_limit(std::uint32_t limit) { limit_ = std::min<std::size_t>(limit, capacity_); }
+
 bool Mempool::submit(const core::Transaction& transaction) {
-  if (pending_.size() == capacity_) {
+  if (pending_.size() == limit_) {
     // Remember (up to capacity) what was dropped so its sender hears of it.
-    if (dropped_.size() < capacity_) dropped_.push_back(transaction);
+    if (dropped_.size() < limit_) dropped_.push_back(transaction);
     return false;
   }
   pending_.push_back(transaction);

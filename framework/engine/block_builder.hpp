@@ -22,6 +22,10 @@ namespace defisim::engine {
 class Mempool final : public agents::TransactionSink {
  public:
   explicit Mempool(std::uint32_t capacity);
+  // Transactions accepted per block from now on, at most the capacity (block
+  // 0 may take more than later blocks: a borrower population opening its
+  // positions).
+  void set_limit(std::uint32_t limit);
   bool submit(const core::Transaction& transaction) override;
   void clear();
   std::span<const core::Transaction> pending() const { return pending_; }
@@ -32,6 +36,7 @@ class Mempool final : public agents::TransactionSink {
 
  private:
   std::size_t capacity_;
+  std::size_t limit_;
   std::vector<core::Transaction> pending_;  // capacity reserved: no allocation per block
   std::vector<core::Transaction> public_;
   std::vector<core::Transaction> dropped_;

@@ -25,6 +25,8 @@ constexpr KeySpec root_keys[] = {
     {"chain", "map", "{}", "gas and block building"},
     {"price", "map", "", "the reference price process"},
     {"markets", "list of maps", "", "the markets, each with an `id` and a `type`"},
+    {"oracles", "map asset -> map", "the reference price for every asset",
+     "what protocols (lending markets) read for each asset: see oracles.<asset>"},
     {"agents", "list of maps", "[]", "the agents, each with a `type` (and an `id` if not unique)"},
     {"sweep", "map", "{}", "scenarios: `grid` (cartesian product) or `list` of overrides"},
 };
@@ -64,6 +66,30 @@ constexpr KeySpec chain_keys[] = {
      "so no one can front-run)"},
     {"max_transactions_per_block", "integer", "256",
      "mempool capacity per block; more are dropped with a mempool_full receipt (>= 1)"},
+    {"gas_process", "map", "constant", "the gas price as a process coupled to price drops: see chain.gas_process"},
+};
+
+constexpr KeySpec gas_process_keys[] = {
+    {"model", "string", "spike",
+     "spike: gas = min(cap, base + excess), excess decays with half_life and jumps by base x spike_per_percent_drop "
+     "per 1% one-block log drop of `asset` (framework/core/gas_price.hpp) | constant"},
+    {"asset", "string", "the native asset", "the asset whose price drops drive the spikes"},
+    {"spike_per_percent_drop", "number", "1", "excess gas, in multiples of the base price, per 1% one-block drop (>= 0)"},
+    {"half_life_seconds", "number", "600", "half-life of the excess (> 0)"},
+    {"cap_gwei", "number", "unlimited", "the highest gas price, gwei (>= gas_price_gwei)"},
+};
+
+constexpr KeySpec oracle_keys[] = {
+    {"type", "string", "",
+     "reference | push (Chainlink: deviation threshold and heartbeat) | delayed | median (Maker medianizer of noisy "
+     "sources, optionally delayed like the OSM) | pool_twap (Uniswap v2 TWAP of a pool: manipulable)"},
+    {"deviation", "number", "0.005", "push: publish when the price moved by more than this fraction, in [0, 1)"},
+    {"heartbeat_seconds", "number", "3600", "push: and at least this often (> 0)"},
+    {"delay_blocks", "integer", "(delayed: required; median: 0)", "delayed, median: publish the price of this many blocks ago (0 to 1000000)"},
+    {"sources", "integer", "5", "median: number of sources (1 to 101)"},
+    {"noise", "number", "0.0", "median: each source's log-price error, a standard deviation (0 to 1)"},
+    {"market", "string", "(required by pool_twap)", "pool_twap: the constant-product pool trading this asset"},
+    {"window_seconds", "number", "1800", "pool_twap: the averaging window (at least one block; at most 1000000 blocks)"},
 };
 
 constexpr KeySpec price_keys[] = {
@@ -72,7 +98,9 @@ constexpr KeySpec price_keys[] = {
      "initial price of every non-numeraire asset, numeraire per token (> 0)"},
     {"volatility", "map asset -> number", "(required by gbm, jump_diffusion)",
      "gbm, jump_diffusion: annualised volatility of every non-numeraire asset (>= 0, <= 10)"},
-    {"drift", "map asset -> number", "0 for each", "gbm, jump_diffusion: annualised drift mu (|mu| <= 10)"},
+    {"drift", "map asset -> number", "0 for each",
+     "gbm, jump_diffusion: annualised drift mu (|mu| <= 100000); the median log move over T years is "
+     "(mu - sigma^2/2) T, so a crash is a large drift: a 50% fall in one hour is mu = ln(0.5) x 8760 + sigma^2/2"},
     {"correlation", "list of lists", "identity",
      "gbm, jump_diffusion: correlation matrix over the non-numeraire assets in `assets` order; "
      "symmetric, unit diagonal, positive definite"},
@@ -118,13 +146,79 @@ constexpr KeySpec twamm_keys[] = {
     {"max_orders", "integer", "256", "long-term orders that can be placed over a path (storage reserved per path; 1 to 1000000)"},
 };
 
+constexpr KeySpec lending_keys[] = {
+    {"id", "string", "", "market name, unique; used in agent configs, metrics, --set and sweeps"},
+    {"type", "string", "", "lending"},
+    {"rules", "string", "aave_v2",
+     "aave_v2 | aave_v3 | compound_v2 | maker: when a position is liquidatable and what a liquidation does "
+     "(markets/README.md, \"lending\")"},
+    {"assets", "map asset -> map", "", "the listed assets and their risk parameters (see markets[] (type: lending).assets.<asset>)"},
+    {"close_factor", "number", "0.5",
+     "aave_v2, aave_v3, compound_v2: fraction of a position's debt in one asset a liquidation may repay, in (0, 1]"},
+    {"full_liquidation_health_factor", "number", "0.95",
+     "aave_v3: below this health factor the close factor is 100% (Aave v3 CLOSE_FACTOR_HF_THRESHOLD)"},
+    {"liquidation_protocol_fee", "number", "0",
+     "aave_v3: share of the liquidation bonus paid to the protocol's reserves, in [0, 1] (Aave v3 uses 0.1 on most assets)"},
+    {"protocol_seize_share", "number", "0.028",
+     "compound_v2: share of the seized collateral kept as reserves, in [0, 1) (Compound v2: 2.8%)"},
+    {"auction", "map", "{}", "maker: the Dutch auction of a liquidated vault (see markets[] (type: lending).auction)"},
+    {"max_positions", "integer", "100000",
+     "positions that can be opened over a path, incl. the genesis supplier's (storage reserved per path; 1 to 10000000)"},
+    {"max_auctions", "integer", "4096", "maker: auctions that can be started over a path (1 to 10000000)"},
+};
+
+constexpr KeySpec lending_asset_keys[] = {
+    {"initial_supply", "number", "0", "tokens supplied at block 0 by the genesis supplier (the lenders), >= 0"},
+    {"loan_to_value", "number", "0",
+     "borrowing power as collateral: a borrow or withdrawal must keep sum(collateral x price x loan_to_value) >= "
+     "debt value; in [0, 1]"},
+    {"liquidation_threshold", "number", "loan_to_value",
+     "weight in the health factor (aave), collateral factor for liquidation (compound_v2), 1 / liquidation ratio "
+     "(maker); in [loan_to_value, 1]; 0: not collateral"},
+    {"liquidation_ratio", "number", "(maker only)",
+     "maker: the vault's liquidation ratio (e.g. 1.5), instead of liquidation_threshold = 1 / ratio"},
+    {"liquidation_bonus", "number", "0",
+     "aave: bonus to the liquidator; compound_v2: liquidation incentive - 1; maker: liquidation penalty (chop - 1); in [0, 1]"},
+    {"reserve_factor", "number", "0.1", "share of the interest paid to the protocol's reserves, in [0, 1]"},
+    {"supply_cap", "number", "unlimited", "tokens; total supply may not exceed it (> 0)"},
+    {"borrow_cap", "number", "unlimited", "tokens; total debt may not exceed it (> 0)"},
+    {"borrowable", "boolean", "true", "whether positions may borrow this asset"},
+    {"rate", "map", "{}",
+     "kinked borrow-rate curve, annualised: {base_rate: 0, slope_below_kink: 0.04, slope_above_kink: 0.75, "
+     "optimal_utilisation: 0.8}; maker: the stability fee is base_rate with both slopes 0"},
+};
+
+constexpr KeySpec rate_keys[] = {
+    {"base_rate", "number", "0", "borrow rate at zero utilisation, annualised (>= 0)"},
+    {"slope_below_kink", "number", "0.04", "added to the rate from zero to optimal utilisation (>= 0)"},
+    {"slope_above_kink", "number", "0.75", "added from optimal to full utilisation (>= 0)"},
+    {"optimal_utilisation", "number", "0.8", "the kink, in (0, 1]"},
+};
+
+constexpr KeySpec auction_keys[] = {
+    {"buf", "number", "1.2", "starting price = oracle price x buf (>= 1)"},
+    {"decay", "string", "stairstep_exponential", "linear | stairstep_exponential | exponential (Maker abaci.sol)"},
+    {"tau_seconds", "number", "3600", "linear: seconds for the price to reach zero (> 0)"},
+    {"cut", "number", "0.99", "exponential kinds: price multiplier per step (per second for exponential), in (0, 1)"},
+    {"step_seconds", "number", "90", "stairstep_exponential: seconds per step (> 0)"},
+    {"tail_seconds", "number", "7200", "an auction older than this is stale (> 0)"},
+    {"cusp", "number", "0.4", "an auction whose price fell below cusp x its starting price is stale, in [0, 1)"},
+    {"reset", "boolean", "true",
+     "true: keepers reset a stale auction to oracle x buf (clip.redo); false: a stale auction closes, its "
+     "collateral left goes to the protocol and its debt left is bad debt"},
+};
+
 constexpr KeySpec sweep_keys[] = {
     {"grid", "map key -> list", "none",
      "one scenario per combination of the listed values (first key varies slowest)"},
     {"list", "list of maps key -> value", "none", "one scenario per entry"},
 };
 
-constexpr std::string_view market_types[] = {"cpmm", "twamm"};
+constexpr std::string_view market_types[] = {"cpmm", "twamm", "lending"};
+constexpr std::string_view oracle_type_names[] = {"reference", "push", "delayed", "median", "pool_twap"};
+constexpr std::string_view gas_model_names[] = {"spike", "constant"};
+constexpr std::string_view lending_rule_names[] = {"aave_v2", "aave_v3", "compound_v2", "maker"};
+constexpr std::string_view decay_names[] = {"linear", "stairstep_exponential", "exponential"};
 constexpr std::string_view process_names[] = {"gbm", "jump_diffusion", "replay"};
 constexpr std::string_view ordering_names[] = {"fifo", "random", "priority_fee", "mev", "private"};
 
@@ -236,6 +330,85 @@ void parse_chain(const ConfigNode& root, ScenarioSpec& spec) {
   spec.max_transactions_per_block =
       static_cast<std::uint32_t>(chain.integer_at_least("max_transactions_per_block", 256, 1));
   if (spec.max_transactions_per_block > 1000000) chain.child("max_transactions_per_block").fail("at most 1000000");
+  spec.gas_process = core::ConstantGasParams{spec.gas_price_gwei};
+  spec.gas_process_asset = spec.native_asset;
+  if (chain.has("gas_process")) {
+    const ConfigNode gas = chain.child("gas_process");
+    gas.check_keys(gas_process_keys);
+    const std::string model = gas.has("model") ? gas.child("model").one_of(gas.child("model").as_string(), gas_model_names) : "spike";
+    if (model == "constant") return;
+    if (!(spec.gas_price_gwei > 0.0)) gas.fail("a spike process multiplies the base price: set chain.gas_price_gwei > 0");
+    core::SpikeGasParams spike;
+    spike.base_gwei = spec.gas_price_gwei;
+    spike.spike_per_percent_drop = gas.number_in("spike_per_percent_drop", 1.0, 0.0, true, 1e6, true);
+    spike.half_life_seconds = gas.number_in("half_life_seconds", 600.0, 0.0, false, INFINITY, true);
+    spike.cap_gwei = gas.number_in("cap_gwei", INFINITY, spec.gas_price_gwei, true, INFINITY, true);
+    if (gas.has("asset")) spec.gas_process_asset = resolve_asset(gas.child("asset"), spec.assets);
+    if (spec.gas_process_asset == spec.numeraire) {
+      (gas.has("asset") ? gas.child("asset") : gas).fail("the numeraire's price never drops: choose a risky asset with `asset`");
+    }
+    spec.gas_process = spike;
+  }
+}
+
+// After the markets: a pool_twap oracle names a pool.
+void parse_oracles(const ConfigNode& root, ScenarioSpec& spec) {
+  spec.oracles.assign(spec.assets.size(), core::ReferenceOracleParams{});
+  spec.oracle_pools.assign(spec.assets.size(), core::no_market);
+  if (!root.has("oracles")) return;
+  for (auto& [name, node] : root.child("oracles").entries()) {
+    const auto asset = static_cast<core::AssetIndex>(config::resolve_name(node, name, spec.assets, "asset"));
+    if (asset == spec.numeraire) node.fail(fmt::format("'{}' is the numeraire: its price is 1 by definition", name));
+    node.check_keys(oracle_keys);
+    const std::string type = node.child("type").one_of(node.child("type").as_string(), oracle_type_names);
+    auto allow_only = [&](std::initializer_list<std::string_view> keys) {
+      for (auto& [key, value] : node.entries()) {
+        if (key != "type" && std::find(keys.begin(), keys.end(), key) == keys.end()) {
+          value.fail(fmt::format("not used by a {} oracle", type));
+        }
+      }
+    };
+    auto delay = [&](std::int64_t fallback) {
+      const std::int64_t blocks = node.integer_at_least("delay_blocks", fallback, 0);
+      if (blocks > 1000000) node.child("delay_blocks").fail("at most 1000000");
+      return static_cast<std::uint64_t>(blocks);
+    };
+    if (type == "reference") {
+      allow_only({});
+    } else if (type == "push") {
+      allow_only({"deviation", "heartbeat_seconds"});
+      spec.oracles[asset] = core::PushOracleParams{node.number_in("deviation", 0.005, 0.0, true, 1.0, false),
+                                                   node.number_in("heartbeat_seconds", 3600.0, 0.0, false, INFINITY, true)};
+    } else if (type == "delayed") {
+      allow_only({"delay_blocks"});
+      node.child("delay_blocks");  // required
+      spec.oracles[asset] = core::DelayedOracleParams{delay(1)};
+    } else if (type == "median") {
+      allow_only({"sources", "noise", "delay_blocks"});
+      const std::int64_t sources = node.integer_at_least("sources", 5, 1);
+      if (sources > 101) node.child("sources").fail("at most 101");
+      spec.oracles[asset] = core::MedianOracleParams{static_cast<std::size_t>(sources),
+                                                     node.number_in("noise", 0.0, 0.0, true, 1.0, true), delay(0)};
+    } else {
+      allow_only({"market", "window_seconds"});
+      const ConfigNode market = node.child("market");
+      const auto index = static_cast<core::MarketIndex>(config::resolve_name(market, market.as_string(), spec.market_ids, "market"));
+      const markets::CpmmParams* pool = markets::constant_product_params(spec.markets[index]);
+      if (pool == nullptr || (pool->asset_x != asset && pool->asset_y != asset)) {
+        market.fail(fmt::format("a pool_twap oracle of {} needs a constant-product pool trading {}", name, name));
+      }
+      const double window = node.number_in("window_seconds", 1800.0, spec.block_time_seconds, true, INFINITY, false);
+      const double blocks = std::round(window / spec.block_time_seconds);
+      if (blocks > 1000000) node.child("window_seconds").fail("at most 1000000 blocks");
+      spec.oracles[asset] = core::PoolTwapOracleParams{static_cast<std::uint64_t>(blocks)};
+      spec.oracle_pools[asset] = index;
+    }
+    try {
+      core::validate(spec.oracles[asset]);
+    } catch (const std::invalid_argument& error) {
+      node.fail(error.what());
+    }
+  }
 }
 
 std::shared_ptr<const std::vector<Eigen::VectorXd>> read_replay_csv(const ConfigNode& file_node,
@@ -351,7 +524,7 @@ void parse_price(const ConfigNode& root, ScenarioSpec& spec, const std::string& 
     return node.in_range(v, 0.0, true, 10.0, true);
   });
   gbm.drift = price.has("drift") ? per_asset(price.child("drift"), spec, false, 0.0, [](const ConfigNode& node, double v) {
-    return node.in_range(v, -10.0, true, 10.0, true);
+    return node.in_range(v, -1e5, true, 1e5, true);
   }) : Eigen::VectorXd::Zero(n);
   gbm.correlation = Eigen::MatrixXd::Identity(n, n);
   if (price.has("correlation")) {
@@ -394,6 +567,113 @@ void parse_price(const ConfigNode& root, ScenarioSpec& spec, const std::string& 
   spec.price = jump;
 }
 
+markets::InterestRateCurve parse_rate(const ConfigNode& node) {
+  node.check_keys(rate_keys);
+  markets::InterestRateCurve rate;
+  rate.base_rate = node.number_in("base_rate", 0.0, 0.0, true, 100.0, true);
+  rate.slope_below_kink = node.number_in("slope_below_kink", 0.04, 0.0, true, 100.0, true);
+  rate.slope_above_kink = node.number_in("slope_above_kink", 0.75, 0.0, true, 100.0, true);
+  rate.optimal_utilisation = node.number_in("optimal_utilisation", 0.8, 0.0, false, 1.0, true);
+  return rate;
+}
+
+markets::LendingParams parse_lending(const ConfigNode& market, const ScenarioSpec& spec) {
+  markets::LendingParams params;
+  if (market.has("rules")) {
+    const std::string rules = market.child("rules").one_of(market.child("rules").as_string(), lending_rule_names);
+    params.rules = rules == "aave_v2"       ? markets::LendingRules::aave_v2
+                   : rules == "aave_v3"     ? markets::LendingRules::aave_v3
+                   : rules == "compound_v2" ? markets::LendingRules::compound_v2
+                                            : markets::LendingRules::maker;
+  }
+  const bool maker = params.rules == markets::LendingRules::maker;
+  const ConfigNode assets = market.child("assets");
+  if (!assets.is_map() || assets.entries().empty()) assets.fail("expected a map asset -> parameters, with at least one asset");
+  if (assets.entries().size() > markets::max_lending_assets) {
+    assets.fail(fmt::format("a lending market lists at most {} assets", markets::max_lending_assets));
+  }
+  for (auto& [name, node] : assets.entries()) {
+    node.check_keys(lending_asset_keys);
+    markets::LendingAssetParams asset;
+    asset.asset = static_cast<core::AssetIndex>(config::resolve_name(node, name, spec.assets, "asset"));
+    asset.initial_supply = node.number_in("initial_supply", 0.0, 0.0, true, INFINITY, false);
+    asset.loan_to_value = node.number_in("loan_to_value", 0.0, 0.0, true, 1.0, true);
+    if (node.has("liquidation_ratio")) {
+      if (!maker) node.child("liquidation_ratio").fail("only maker vaults have a liquidation ratio; use liquidation_threshold");
+      if (node.has("liquidation_threshold")) {
+        node.child("liquidation_ratio").fail("give liquidation_ratio or liquidation_threshold, not both");
+      }
+      const ConfigNode ratio = node.child("liquidation_ratio");
+      asset.liquidation_threshold = 1.0 / ratio.in_range(ratio.as_number(), 1.0, false, 100.0, true);
+      if (!node.has("loan_to_value")) asset.loan_to_value = asset.liquidation_threshold;
+    } else {
+      asset.liquidation_threshold = node.number_in("liquidation_threshold", asset.loan_to_value, 0.0, true, 1.0, true);
+    }
+    if (asset.liquidation_threshold < asset.loan_to_value) {
+      node.fail(fmt::format("liquidation_threshold {} is below loan_to_value {}: a position could borrow straight "
+                            "into liquidation",
+                            asset.liquidation_threshold, asset.loan_to_value));
+    }
+    asset.liquidation_bonus = node.number_in("liquidation_bonus", 0.0, 0.0, true, 1.0, true);
+    // Aave v2 LendingPoolConfigurator.configureReserveAsCollateral requires
+    // liquidationThreshold x liquidationBonus <= 100%.
+    const bool aave = params.rules == markets::LendingRules::aave_v2 || params.rules == markets::LendingRules::aave_v3;
+    if (aave && asset.liquidation_threshold * (1.0 + asset.liquidation_bonus) > 1.0) {
+      node.fail(fmt::format("liquidation_threshold x (1 + liquidation_bonus) = {} exceeds 1: every liquidation would "
+                            "leave the position less healthy (Aave requires it to be below 1)",
+                            asset.liquidation_threshold * (1.0 + asset.liquidation_bonus)));
+    }
+    asset.reserve_factor = node.number_in("reserve_factor", 0.1, 0.0, true, 1.0, true);
+    asset.supply_cap = node.number_in("supply_cap", INFINITY, 0.0, false, INFINITY, true);
+    asset.borrow_cap = node.number_in("borrow_cap", INFINITY, 0.0, false, INFINITY, true);
+    asset.borrowable = node.boolean("borrowable", true);
+    if (node.has("rate")) asset.rate = parse_rate(node.child("rate"));
+    for (const markets::LendingAssetParams& other : params.assets) {
+      if (other.asset == asset.asset) node.fail(fmt::format("asset '{}' is listed twice", name));
+    }
+    params.assets.push_back(asset);
+  }
+  params.close_factor = market.number_in("close_factor", 0.5, 0.0, false, 1.0, true);
+  params.full_liquidation_health_factor = market.number_in("full_liquidation_health_factor", 0.95, 0.0, false, 1.0, true);
+  params.liquidation_protocol_fee = market.number_in("liquidation_protocol_fee", 0.0, 0.0, true, 1.0, true);
+  params.protocol_seize_share = market.number_in("protocol_seize_share", 0.028, 0.0, true, 1.0, false);
+  const std::int64_t max_positions = market.integer_at_least("max_positions", 100000, 1);
+  if (max_positions > 10000000) market.child("max_positions").fail("at most 10000000");
+  params.max_positions = static_cast<std::uint32_t>(max_positions);
+  const std::int64_t max_auctions = market.integer_at_least("max_auctions", 4096, 1);
+  if (max_auctions > 10000000) market.child("max_auctions").fail("at most 10000000");
+  params.max_auctions = static_cast<std::uint32_t>(max_auctions);
+  if (market.has("auction")) {
+    const ConfigNode auction = market.child("auction");
+    if (!maker) auction.fail("only maker vaults are liquidated by auction; remove `auction` or set rules: maker");
+    auction.check_keys(auction_keys);
+    markets::AuctionParams& params_auction = params.auction;
+    params_auction.buf = auction.number_in("buf", 1.2, 1.0, true, 100.0, true);
+    if (auction.has("decay")) {
+      const std::string decay = auction.child("decay").one_of(auction.child("decay").as_string(), decay_names);
+      params_auction.decay = decay == "linear"                  ? markets::AuctionDecay::linear
+                             : decay == "stairstep_exponential" ? markets::AuctionDecay::stairstep_exponential
+                                                                : markets::AuctionDecay::exponential;
+    }
+    params_auction.tau_seconds = auction.number_in("tau_seconds", 3600.0, 0.0, false, INFINITY, false);
+    params_auction.cut = auction.number_in("cut", 0.99, 0.0, false, 1.0, false);
+    params_auction.step_seconds = auction.number_in("step_seconds", 90.0, 0.0, false, INFINITY, false);
+    params_auction.tail_seconds = auction.number_in("tail_seconds", 7200.0, 0.0, false, INFINITY, false);
+    params_auction.cusp = auction.number_in("cusp", 0.4, 0.0, true, 1.0, false);
+    params_auction.reset = auction.boolean("reset", true);
+  }
+  if (maker) {
+    std::size_t collateral = 0, debt = 0;
+    for (const markets::LendingAssetParams& asset : params.assets) {
+      collateral += asset.liquidation_threshold > 0.0 ? 1 : 0;
+      debt += asset.borrowable ? 1 : 0;
+    }
+    if (debt != 1) assets.fail("a maker market mints one stablecoin: exactly one asset must be borrowable (set borrowable: false on the collateral)");
+    if (collateral == 0) assets.fail("a maker market needs a collateral asset (liquidation_ratio)");
+  }
+  return params;
+}
+
 void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
   const ConfigNode markets = root.child("markets");
   if (markets.size() == 0) markets.fail("at least one market is needed");
@@ -401,13 +681,20 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
     if (!market.is_map()) market.fail("expected a map with `id` and `type`");
     const ConfigNode type_node = market.child("type");
     const std::string type = type_node.one_of(type_node.as_string(), market_types);
-    market.check_keys(type == "twamm" ? std::span<const KeySpec>(twamm_keys) : std::span<const KeySpec>(cpmm_keys));
+    market.check_keys(type == "twamm"     ? std::span<const KeySpec>(twamm_keys)
+                      : type == "lending" ? std::span<const KeySpec>(lending_keys)
+                                          : std::span<const KeySpec>(cpmm_keys));
     std::string id = market.child("id").as_string();
     if (id.empty() || id.find_first_of(".[]= ") != std::string::npos) {
       market.child("id").fail("ids must be non-empty and contain no '.', '[', ']', '=' or spaces");
     }
     if (std::find(spec.market_ids.begin(), spec.market_ids.end(), id) != spec.market_ids.end()) {
       market.child("id").fail(fmt::format("market id '{}' is used twice", id));
+    }
+    if (type == "lending") {
+      spec.markets.emplace_back(parse_lending(market, spec));
+      spec.market_ids.push_back(std::move(id));
+      continue;
     }
     markets::CpmmParams params;
     const ConfigNode pair = market.child("pair");
@@ -507,6 +794,7 @@ std::shared_ptr<const ScenarioSpec> parse_scenario(const YAML::Node& root_yaml,
   parse_chain(root, *spec);
   parse_price(root, *spec, config_dir);
   parse_markets(root, *spec);
+  parse_oracles(root, *spec);
   parse_agents(root, *spec);
   return spec;
 }
@@ -691,6 +979,9 @@ std::vector<ConfigSection> config_sections() {
       {"experiment", "How many paths of how many blocks, and what is recorded.", experiment_keys},
       {"experiment.record", "Series sampling.", record_keys},
       {"chain", "Gas and block building.", chain_keys},
+      {"chain.gas_process", "The base gas price as a process coupled to price drops (the congestion of a crash).",
+       gas_process_keys},
+      {"oracles.<asset>", "The oracle protocols read for an asset (framework/core/oracle.hpp).", oracle_keys},
       {"price", "The reference price process (the deep off-chain market).", price_keys},
       {"price.jumps", "Merton jumps (process: jump_diffusion).", jumps_keys},
       {"price.replay", "Historical replay (process: replay).", replay_keys},
@@ -699,6 +990,15 @@ std::vector<ConfigSection> config_sections() {
        "Paradigm's TWAMM: an embedded Uniswap v2 pool (swaps, liquidity, arbitrage as a cpmm) plus two "
        "long-term order pools whose virtual trades execute between blocks in closed form (markets/README.md).",
        twamm_keys},
+      {"markets[] (type: lending)",
+       "A lending market: asset pools with kinked interest-rate curves and positions with collateral and debt, "
+       "liquidated by the rules of Aave v2, Aave v3, Compound v2 or Maker (vault auctions). Protocols read the "
+       "oracle prices (section `oracles`). markets/README.md derives every rule.",
+       lending_keys},
+      {"markets[] (type: lending).assets.<asset>", "Risk parameters of one listed asset.", lending_asset_keys},
+      {"markets[] (type: lending).assets.<asset>.rate", "The kinked borrow-rate curve (Aave v2 "
+       "DefaultReserveInterestRateStrategy, Compound v2 JumpRateModelV2).", rate_keys},
+      {"markets[] (type: lending).auction", "Maker Liquidations 2.0 (clip.sol, abaci.sol).", auction_keys},
       {"sweep", "Scenarios. Keys are dotted paths as in --set: markets.<id>.<key>, agents.<id>.<key>, "
                 "price.volatility.<asset>, ... Every scenario uses the same random numbers on path i "
                 "(common random numbers).",

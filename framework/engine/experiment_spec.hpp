@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "agents/agent.hpp"
+#include "framework/core/gas_price.hpp"
+#include "framework/core/oracle.hpp"
 #include "framework/core/price_process.hpp"
 #include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
@@ -48,6 +50,21 @@ struct ScenarioSpec {
   double gas_price_gwei = 0.0;
   Ordering ordering = Ordering::fifo;
   std::uint32_t max_transactions_per_block = 256;
+  // The base gas price per block (gas_price_gwei when constant), driven by
+  // the reference price of gas_process_asset.
+  core::GasPriceParams gas_process = core::ConstantGasParams{};
+  core::AssetIndex gas_process_asset = 0;
+  // What protocols read, per asset (the reference when not configured);
+  // oracle_pools[asset]: the pool a pool_twap oracle averages.
+  std::vector<core::OracleParams> oracles;
+  std::vector<core::MarketIndex> oracle_pools;
+  bool has_oracles() const {
+    for (const core::OracleParams& oracle : oracles) {
+      if (!std::holds_alternative<core::ReferenceOracleParams>(oracle)) return true;
+    }
+    return false;
+  }
+  bool has_gas_process() const { return !std::holds_alternative<core::ConstantGasParams>(gas_process); }
   // price: risky_assets[i] is the asset whose log price is state component i
   std::vector<core::AssetIndex> risky_assets;
   Eigen::VectorXd initial_prices;  // per risky asset, numeraire per token

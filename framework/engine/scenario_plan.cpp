@@ -37,6 +37,10 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
                               "reference (off-chain) price, numeraire per token", RiskTail::lower_is_worse});
   }
   for (std::size_t m = 0; m < spec->markets.size(); ++m) {
+    if (const auto* lending = std::get_if<markets::LendingParams>(&spec->markets[m])) {
+      add_lending_metrics(*lending, spec->market_ids[m], spec->assets);
+      continue;
+    }
     const markets::CpmmParams& pool = *markets::constant_product_params(spec->markets[m]);
     const bool is_twamm = std::holds_alternative<markets::TwammParams>(spec->markets[m]);
     const std::string& id = spec->market_ids[m];
@@ -88,6 +92,56 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
     append(outcome_metrics, agent.id, std::move(outcomes));
   }
   for (std::uint64_t block = 0; block <= spec->blocks; block += spec->record_every) sample_blocks.push_back(block);
+  if (spec->has_gas_process()) gas_stepper.emplace(spec->gas_process, spec->block_time_seconds);
+  changes_every_block = spec->has_gas_process() || spec->has_oracles();
+}
+
+void ScenarioPlan::add_lending_metrics(const markets::LendingParams& lending, const std::string& id,
+                                       const std::vector<std::string>& assets) {
+  using output::RiskTail;
+  std::vector<output::MetricInfo> series = {
+      {"debt_value", "numeraire", "debt owed by all positions, at reference prices", RiskTail::higher_is_worse},
+      {"supply_value", "numeraire", "suppliers' claims, at reference prices", RiskTail::lower_is_worse},
+      {"reserves_value", "numeraire", "the protocol's reserves, at reference prices", RiskTail::lower_is_worse},
+      {"bad_debt", "numeraire", "debt written off so far (oracle prices when written off)", RiskTail::higher_is_worse},
+      {"liquidatable_debt", "numeraire",
+       "debt of positions with health factor below 1 at oracle prices, not yet liquidated (liquidations at risk), "
+       "at reference prices",
+       RiskTail::higher_is_worse},
+      {"liquidatable_positions", "count", "positions with health factor below 1 (oracle prices)", RiskTail::higher_is_worse},
+      {"positions_health_below_1_1", "count", "positions with health factor below 1.1", RiskTail::higher_is_worse},
+      {"positions_health_below_1_25", "count", "positions with health factor below 1.25", RiskTail::higher_is_worse},
+  };
+  std::vector<output::MetricInfo> outcomes = {
+      {"liquidations", "count", "liquidations executed (maker: auction takes are counted in auction_takes)",
+       RiskTail::higher_is_worse},
+      {"liquidation_volume", "numeraire", "debt repaid by liquidators and auction takers, at reference prices",
+       RiskTail::higher_is_worse},
+      {"collateral_seized_value", "numeraire", "collateral paid to liquidators and takers, at reference prices",
+       RiskTail::higher_is_worse},
+      {"bad_debt", "numeraire", "debt written off (oracle prices when written off)", RiskTail::higher_is_worse},
+      {"any_bad_debt", "0/1", "1 if any debt was written off on this path", RiskTail::higher_is_worse},
+      {"supplier_loss", "numeraire", "the part of the bad debt suppliers bore after reserves, at final reference prices",
+       RiskTail::higher_is_worse},
+      {"reserves_value", "numeraire", "the protocol's reserves at the end, at reference prices", RiskTail::lower_is_worse},
+      {"underwater_debt", "numeraire",
+       "at the end, debt in excess of collateral summed over positions whose collateral is worth less than their "
+       "debt (bad debt not yet written off), at reference prices",
+       RiskTail::higher_is_worse},
+      {"auctions_started", "count", "maker: vaults sent to auction", RiskTail::higher_is_worse},
+      {"auction_takes", "count", "maker: takes from auctions", RiskTail::higher_is_worse},
+      {"final_debt_value", "numeraire", "debt owed at the end, at reference prices", RiskTail::higher_is_worse},
+  };
+  for (const markets::LendingAssetParams& asset : lending.assets) {
+    if (!asset.borrowable) continue;
+    series.push_back({"utilisation." + assets[asset.asset], "fraction", "debt / (cash + debt) of the asset",
+                      RiskTail::higher_is_worse});
+    outcomes.push_back({"final_utilisation." + assets[asset.asset], "fraction", "utilisation at the end",
+                        RiskTail::higher_is_worse});
+  }
+  market_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
+  append(series_metrics, id, std::move(series));
+  append(outcome_metrics, id, std::move(outcomes));
 }
 
 }  // namespace defisim::engine

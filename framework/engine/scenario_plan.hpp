@@ -3,8 +3,10 @@
 // once: the price stepper, the metric layout, the sample blocks.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "framework/core/gas_price.hpp"
 #include "framework/core/price_process.hpp"
 #include "framework/engine/experiment_spec.hpp"
 #include "framework/output/metric.hpp"
@@ -32,13 +34,25 @@ struct ScenarioPlan {
   std::vector<MetricSlots> agent_slots;             // per agent
   std::vector<std::uint64_t> sample_blocks;
 
+  // The gas price or an oracle changes every block by itself (not only when
+  // a reference price crosses an agent's band): no block may be skipped.
+  bool changes_every_block = false;
+  // The gas price process with its block time fixed (a constant price: none).
+  std::optional<core::GasPriceStepper> gas_stepper;
+
   std::size_t samples() const { return sample_blocks.size(); }
   std::size_t series_values_per_path() const { return series_metrics.size() * samples(); }
+
+ private:
+  void add_lending_metrics(const markets::LendingParams& lending, const std::string& id,
+                           const std::vector<std::string>& assets);
 };
 
 // Market metrics the engine records (markets know nothing of metrics):
 // series spot_price, value (+ order_pool_value for a twamm); outcomes swaps,
-// volume, fees, final_value (+ orders_placed, virtual_volume for a twamm).
+// volume, fees, final_value (+ orders_placed, virtual_volume for a twamm);
+// a lending market's are listed in add_lending_metrics (scenario_plan.cpp),
+// in the order World::record_lending and finish_lending write them.
 // transactions, reverts, dropped, gas_paid, bundles, bribes, builder_revenue, victim_loss
 inline constexpr std::size_t chain_outcome_count = 8;
 // An agent records at most this many series (a fixed scratch row per sample).

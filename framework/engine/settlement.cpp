@@ -1,24 +1,23 @@
 #include "framework/engine/settlement.hpp"
 
+#include "framework/engine/settlement_detail.hpp"
+
 #include <cmath>
 
 namespace defisim::engine {
-
-namespace {
 
 using core::Funding;
 using core::Receipt;
 using core::RevertReason;
 using core::Transaction;
 
+namespace settlement_detail {
+
 double gas_native_of(const Transaction& transaction, const SettlementContext& context) {
   return static_cast<double>(transaction.gas_used) *
          (context.base_gas_price_gwei + transaction.priority_fee_gwei) * core::native_per_gwei;
 }
 
-// Pays `native` tokens of the native asset to the builder: from the sender's
-// wallet (the caller checked it holds them), or, venue-funded, bought at the
-// reference venue for numeraire charged to the sender.
 void pay_builder_native(const Transaction& transaction, double native, Ledger& ledger,
                         const SettlementContext& context, Receipt& receipt) {
   ledger.balance(context.builder_account, context.native_asset) += native;
@@ -33,8 +32,6 @@ void pay_builder_native(const Transaction& transaction, double native, Ledger& l
   receipt.venue_settlement -= numeraire;
 }
 
-// Includes the transaction by charging its gas; false (and not included) if a
-// wallet-funded sender cannot pay it, whatever else is wrong with it.
 bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementContext& context,
              Receipt& receipt) {
   const double gas_native = gas_native_of(transaction, context);
@@ -49,13 +46,17 @@ bool pay_gas(const Transaction& transaction, Ledger& ledger, const SettlementCon
   return true;
 }
 
-// Does the wallet hold `amount` of `asset`, plus the gas when `asset` is the
-// native asset? (pay_gas checks the gas itself for the other cases.)
 bool wallet_holds(const Ledger& ledger, const Transaction& transaction, core::AssetIndex asset, double amount,
                   const SettlementContext& context) {
   const double gas = asset == context.native_asset ? gas_native_of(transaction, context) : 0.0;
   return ledger.balance(transaction.sender, asset) >= amount + gas;
 }
+
+}  // namespace settlement_detail
+
+namespace {
+
+using namespace settlement_detail;
 
 void execute_swap(const Transaction& transaction, markets::Cpmm& pool, Ledger& ledger,
                   const SettlementContext& context, Receipt& receipt) {
@@ -214,11 +215,19 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
     return receipt;
   }
   markets::Market& market = markets[transaction.market];
-  if (transaction.kind != core::TransactionKind::swap && transaction.funding != Funding::wallet) {
+  if (transaction.kind != core::TransactionKind::swap && transaction.funding != Funding::wallet &&
+      !venue_funding_allowed(transaction.kind)) {
     receipt.revert_reason = RevertReason::unsupported;  // liquidity and long-term orders move only from wallets
     return receipt;
   }
   auto* twamm = std::get_if<markets::Twamm>(&market);
+  const bool pool_transaction = transaction.kind == core::TransactionKind::swap ||
+                                transaction.kind == core::TransactionKind::add_liquidity ||
+                                transaction.kind == core::TransactionKind::remove_liquidity;
+  if (pool_transaction && markets::constant_product_pool_if(market) == nullptr) {
+    receipt.revert_reason = RevertReason::unsupported;  // a lending market has no pool
+    return receipt;
+  }
   switch (transaction.kind) {
     case core::TransactionKind::swap:
       execute_swap(transaction, markets::constant_product_pool(market), ledger, context, receipt);
@@ -228,6 +237,15 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
       break;
     case core::TransactionKind::remove_liquidity:
       execute_remove_liquidity(transaction, markets::constant_product_pool(market), ledger, context, receipt);
+      break;
+    case core::TransactionKind::open_position:
+    case core::TransactionKind::supply:
+    case core::TransactionKind::withdraw:
+    case core::TransactionKind::borrow:
+    case core::TransactionKind::repay:
+    case core::TransactionKind::liquidate:
+    case core::TransactionKind::take_auction:
+      execute_lending(transaction, markets, ledger, context, receipt);
       break;
     case core::TransactionKind::place_long_term_order:
     case core::TransactionKind::cancel_long_term_order:

@@ -17,6 +17,8 @@ struct SettlementContext {
   core::AgentIndex builder_account = 0;  // receives gas
   double base_gas_price_gwei = 0.0;
   core::BlockNumber block = 0;  // the block being executed (a twamm places orders from it)
+  double time_seconds = 0.0;    // its time (lending markets accrue interest and run auctions by it)
+  std::span<const double> oracle_prices;  // what protocols read (lending health checks), per asset
 };
 
 // Gas: every included transaction pays gas_used x (base + priority) gwei in
@@ -29,6 +31,12 @@ struct SettlementContext {
 // order_id, token_out the token it buys); cancel_long_term_order pays the
 // unsold input (receipt.amount_other, token_in) and the proceeds so far
 // (receipt.amount_out, token_out); withdraw_proceeds pays the proceeds.
+// Lending (markets/lending.hpp): open_position, supply and repay may be
+// venue-funded (the venue provides the tokens, charged in numeraire at the
+// reference price: a borrower's off-chain account); withdraw, borrow,
+// liquidate and take_auction are wallet-only, and withdraw and borrow need
+// the position's owner. liquidate and take_auction can sell the collateral
+// received in the same transaction (core::CollateralSale).
 core::Receipt execute(const core::Transaction& transaction, std::span<markets::Market> markets,
                       Ledger& ledger, const SettlementContext& context);
 

@@ -24,6 +24,16 @@ bool front_runs_land_ahead(Ordering ordering) {
   return ordering == Ordering::priority_fee || ordering == Ordering::random;
 }
 
+// Block 0 takes every agent's start() transactions (a borrower population
+// opens its positions there); later blocks take max_transactions_per_block.
+std::uint32_t block_capacity(const ScenarioSpec& spec) {
+  std::uint64_t start_transactions = 0;
+  for (const AgentSpec& agent : spec.agents) start_transactions += agent.params->start_transactions();
+  return static_cast<std::uint32_t>(
+      std::max<std::uint64_t>(spec.max_transactions_per_block,
+                              std::min<std::uint64_t>(start_transactions + spec.max_transactions_per_block, 0xFFFFFFF0u)));
+}
+
 std::uint64_t price_stream_path(const ScenarioSpec& spec, std::uint64_t path) {
   // Antithetic pairs (2i, 2i+1) share the draws of key i.
   return spec.antithetic ? path / 2 : path;
@@ -42,9 +52,11 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       uniforms_(price_chunk_blocks * shocks_per_block_.uniforms),
       log_price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
       reference_prices_(spec_.assets.size(), 1.0),
+      oracle_prices_(spec_.assets.size(), 1.0),
+      oracle_random_(spec_.seed, path, core::streams::oracle),
       ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
-      mempool_(spec_.max_transactions_per_block),
-      builder_(spec_.ordering, spec_.max_transactions_per_block, spec_.seed, path),
+      mempool_(block_capacity(spec_)),
+      builder_(spec_.ordering, block_capacity(spec_), spec_.seed, path),
       // Only `mev` executes bundles; other orderings keep an empty undo buffer.
       ledger_before_bundle_(spec_.ordering == Ordering::mev ? ledger_ : Ledger(0, 0, 0)),
       builder_account_(static_cast<core::AgentIndex>(spec_.agents.size())),
@@ -54,7 +66,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       risky_index_(spec_.assets.size(), -1),
       market_versions_(spec_.markets.size(), 0),
       market_totals_(spec_.markets.size()) {
-  receipts_.reserve(spec_.max_transactions_per_block);  // reserved, not built: most paths need few
+  receipts_.reserve(block_capacity(spec_));  // reserved, not built: most paths need few
   if (front_runs_land_ahead(spec_.ordering)) front_runs_.reserve(spec_.max_transactions_per_block);
   price_state_.log_price = spec_.initial_prices.array().log();
   for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
@@ -65,6 +77,14 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   // owned by the genesis account.
   markets_.reserve(spec_.markets.size());
   for (std::size_t m = 0; m < spec_.markets.size(); ++m) {
+    if (const auto* lending = std::get_if<markets::LendingParams>(&spec_.markets[m])) {
+      // The genesis supplier's deposits, drawn from the venue like pool reserves.
+      for (const markets::LendingAssetParams& asset : lending->assets) ledger_.venue(asset.asset) -= asset.initial_supply;
+      markets_.emplace_back(markets::Lending(*lending, genesis_account_));
+      lending_markets_.push_back(static_cast<core::MarketIndex>(m));
+      position_scratch_.resize(std::max<std::size_t>(position_scratch_.size(), lending->max_positions));
+      continue;
+    }
     const markets::CpmmParams& params = *markets::constant_product_params(spec_.markets[m]);
     ledger_.venue(params.asset_x) -= params.reserve_x;
     ledger_.venue(params.asset_y) -= params.reserve_y;
@@ -96,10 +116,27 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   settlement_.builder_account = builder_account_;
   settlement_.base_gas_price_gwei = spec_.gas_price_gwei;
   settlement_.reference_prices = reference_prices_;
+  // Oracles start at the initial prices (block 0 publishes them).
+  std::copy(reference_prices_.begin(), reference_prices_.end(), oracle_prices_.begin());
+  std::size_t oracle_normals = 0;
+  for (std::size_t asset = 0; asset < spec_.oracles.size(); ++asset) {
+    if (std::holds_alternative<core::ReferenceOracleParams>(spec_.oracles[asset])) continue;
+    oracles_.emplace_back(spec_.oracles[asset], reference_prices_[asset], 0.0);
+    oracle_assets_.push_back(static_cast<core::AssetIndex>(asset));
+    oracle_normals += oracles_.back().normals_per_block();
+  }
+  oracle_normals_.resize(oracle_normals);
+  protocol_prices_ = oracles_.empty() ? std::span<const double>(reference_prices_) : std::span<const double>(oracle_prices_);
+  settlement_.oracle_prices = protocol_prices_;
+  idle_allowed_ = spec_.skip_idle_agents && !plan_.gas_stepper.has_value();
+  if (plan_.gas_stepper) {
+    const int component = risky_index_[spec_.gas_process_asset];
+    gas_state_ = core::initial_gas_price_state(price_state_.log_price(component));
+  }
 
   view_.block_time_seconds = spec_.block_time_seconds;
   view_.reference_prices = reference_prices_;
-  view_.oracle_prices = reference_prices_;
+  view_.oracle_prices = protocol_prices_;
   view_.markets = markets_;
   view_.wallets = {ledger_.balances(), spec_.assets.size()};
   view_.lp_shares = ledger_.all_shares();
@@ -187,6 +224,7 @@ void World::publish_prices(std::size_t chunk_block) {
 
 void World::execute_block() {
   settlement_.block = block_;
+  settlement_.time_seconds = static_cast<double>(block_) * spec_.block_time_seconds;
   front_runs_.clear();
   const std::span<const core::Transaction> pending = mempool_.pending();
   builder_.plan(pending);
@@ -246,7 +284,8 @@ void World::execute_alone(const core::Transaction& transaction) {
   // pool it found, to measure what its target lost to it.
   const bool tracks_front_runs = front_runs_land_ahead(spec_.ordering);
   const bool is_front_run = tracks_front_runs && transaction.bundle_role == core::BundleRole::front_run &&
-                            transaction.kind == core::TransactionKind::swap && transaction.market < markets_.size();
+                            transaction.kind == core::TransactionKind::swap && transaction.market < markets_.size() &&
+                            markets::constant_product_pool_if(markets_[transaction.market]) != nullptr;
   if (is_front_run && front_runs_.size() < front_runs_.capacity()) {
     front_runs_.push_back({transaction.bundle_target, transaction.market,
                            markets::constant_product_pool(markets_[transaction.market]), false});
@@ -290,7 +329,8 @@ bool World::execute_bundle(std::span<const core::Transaction> pending, const Blo
            (transaction->kind == core::TransactionKind::swap && transaction->market == market);
   };
   const bool target_is_swap = target.kind == core::TransactionKind::swap;
-  if (market >= markets_.size() || !is_pool_swap(front) || !is_pool_swap(back) || (back != nullptr && !target_is_swap)) {
+  if (market >= markets_.size() || markets::constant_product_pool_if(markets_[market]) == nullptr ||
+      !is_pool_swap(front) || !is_pool_swap(back) || (back != nullptr && !target_is_swap)) {
     return exclude_bundle();
   }
   markets::Cpmm& pool = markets::constant_product_pool(markets_[market]);
@@ -344,6 +384,23 @@ void World::account(const core::Receipt& receipt) {
   if (receipt.transaction.kind == core::TransactionKind::place_long_term_order) {
     market_totals_[receipt.transaction.market].orders_placed += 1.0;
   }
+  if (receipt.transaction.kind == core::TransactionKind::liquidate ||
+      receipt.transaction.kind == core::TransactionKind::take_auction) {
+    MarketTotals& totals = market_totals_[receipt.transaction.market];
+    const bool auction_started = receipt.transaction.kind == core::TransactionKind::liquidate &&
+                                 std::get<markets::Lending>(markets_[receipt.transaction.market]).rules() ==
+                                     markets::LendingRules::maker;
+    if (auction_started) {
+      totals.auctions_started += 1.0;
+    } else {
+      // A liquidation repays debt for collateral; so does a take from an auction.
+      totals.liquidations += receipt.transaction.kind == core::TransactionKind::liquidate ? 1.0 : 0.0;
+      totals.auction_takes += receipt.transaction.kind == core::TransactionKind::take_auction ? 1.0 : 0.0;
+      totals.liquidation_volume += receipt.amount_in * reference_prices_[receipt.transaction.token_in];
+      totals.collateral_seized_value += receipt.amount_out * reference_prices_[receipt.token_out];
+    }
+    totals.bad_debt += receipt.bad_debt_written_off;
+  }
   if (receipt.transaction.kind == core::TransactionKind::swap) {
     MarketTotals& totals = market_totals_[receipt.transaction.market];
     const double price_in = reference_prices_[receipt.transaction.token_in];
@@ -355,12 +412,15 @@ void World::account(const core::Receipt& receipt) {
 
 void World::start() {
   block_ = 0;
+  update_oracles();
+  update_gas_price();
   agents::View& current = view();
   for (const std::size_t a : act_order_) {
     agents_[a]->start(current, mempool_);
     current.mempool = public_mempool();
   }
   execute_block();
+  mempool_.set_limit(spec_.max_transactions_per_block);
 }
 
 bool World::should_wake(const IdleAgent& agent) const {
@@ -401,7 +461,51 @@ void World::fall_asleep(IdleAgent& agent) {
 // not only when a transaction touches it, because agents read its pool's
 // state; with no order active it costs a check. A pool moved by virtual
 // trades counts as changed for idle agents watching it.
+// Phase 2. Block 0's oracles are their initial state; assets without an
+// oracle are read at the reference (protocol_prices_ points to it).
+void World::update_oracles() {
+  if (oracles_.empty() || block_ == 0) return;
+  if (!oracle_normals_.empty()) oracle_random_.fill_normal(oracle_normals_.data(), oracle_normals_.size());
+  std::size_t next_normal = 0;
+  core::OracleInputs inputs;
+  inputs.block = block_;
+  inputs.time_seconds = static_cast<double>(block_) * spec_.block_time_seconds;
+  for (std::size_t k = 0; k < oracles_.size(); ++k) {
+    const core::AssetIndex asset = oracle_assets_[k];
+    inputs.reference_price = reference_prices_[asset];
+    const core::MarketIndex pool_market = spec_.oracle_pools[asset];
+    if (pool_market != core::no_market) {
+      // The pool's price of `asset` in numeraire, before this block's
+      // transactions: its quote in the other token, times that token's price.
+      const markets::Cpmm& pool = markets::constant_product_pool(markets_[pool_market]);
+      inputs.pool_price = pool.asset_x() == asset ? pool.spot_price() * reference_prices_[pool.asset_y()]
+                                                  : reference_prices_[pool.asset_x()] / pool.spot_price();
+    }
+    const std::size_t normals = oracles_[k].normals_per_block();
+    inputs.normals = std::span<const double>(oracle_normals_.data() + next_normal, normals);
+    next_normal += normals;
+    oracle_prices_[asset] = oracles_[k].update(inputs);
+  }
+}
+
+void World::update_gas_price() {
+  if (!plan_.gas_stepper || block_ == 0) return;
+  const int component = risky_index_[spec_.gas_process_asset];
+  const double log_price = log_price_chunk_[(chunk_position_ - 1) * spec_.risky_assets.size() + static_cast<std::size_t>(component)];
+  const double gas_price = plan_.gas_stepper->next(gas_state_, log_price);
+  view_.base_gas_price_gwei = gas_price;
+  settlement_.base_gas_price_gwei = gas_price;
+}
+
 void World::accrue_markets() {
+  const double now = static_cast<double>(block_) * spec_.block_time_seconds;
+  for (const core::MarketIndex m : lending_markets_) {
+    auto& lending = std::get<markets::Lending>(markets_[m]);
+    if (lending.active_auctions() == 0) continue;
+    // Keepers reset stale auctions (clip.redo); with reset off, they close.
+    market_totals_[m].bad_debt += lending.reset_stale_auctions(oracle_prices_, now);
+    ++market_versions_[m];
+  }
   for (const core::MarketIndex m : twamm_markets_) {
     auto& twamm = std::get<markets::Twamm>(markets_[m]);
     if (!twamm.has_active_orders()) continue;
@@ -419,9 +523,12 @@ void World::accrue_markets() {
   }
 }
 
-bool World::virtual_orders_active() const {
+bool World::markets_move_between_blocks() const {
   for (const core::MarketIndex m : twamm_markets_) {
     if (markets::moves_between_blocks(markets_[m])) return true;
+  }
+  for (const core::MarketIndex m : lending_markets_) {
+    if (std::get<markets::Lending>(markets_[m]).active_auctions() > 0) return true;
   }
   return false;
 }
@@ -429,6 +536,8 @@ bool World::virtual_orders_active() const {
 void World::step() {
   ++block_;
   advance_prices();
+  update_oracles();
+  update_gas_price();
   accrue_markets();
   agents::View& current = view();
   for (const std::size_t a : act_order_) {
@@ -445,7 +554,7 @@ void World::step() {
     agents_[a]->act(current, mempool_);
     if (mempool_.pending().size() + mempool_.dropped().size() != submitted_before) {
       current.mempool = public_mempool();  // later agents see earlier submissions
-    } else if (spec_.skip_idle_agents) {
+    } else if (idle_allowed_) {
       idle.wake = agents::WakeConditions{};
       idle.idle = agents_[a]->idle_until(current, idle.wake);
       if (idle.idle) fall_asleep(idle);
@@ -561,7 +670,9 @@ void World::run(std::span<double> series, std::span<double> outcomes) {
     const core::BlockNumber stop = next_sample < samples ? plan_.sample_blocks[next_sample] : spec_.blocks;
     // Skipped blocks change no holdings, so conservation checks lose nothing.
     // A twamm with active orders changes every block: no block is quiet.
-    if (awake_agents_ == 0 && spec_.skip_idle_agents && !virtual_orders_active()) skip_quiet_blocks(stop);
+    if (awake_agents_ == 0 && spec_.skip_idle_agents && !markets_move_between_blocks() && !plan_.changes_every_block) {
+      skip_quiet_blocks(stop);
+    }
     if (block_ < stop) {
       step();
       if (spec_.check_conservation) check_conservation(tolerance);
@@ -578,6 +689,10 @@ void World::record(std::span<double> series, std::size_t sample) {
     slot(plan_.reference_slots.series_offset + i) = reference_prices_[spec_.risky_assets[i]];
   }
   for (std::size_t m = 0; m < markets_.size(); ++m) {
+    if (const auto* lending = std::get_if<markets::Lending>(&markets_[m])) {
+      record_lending(*lending, m, series, sample);
+      continue;
+    }
     const markets::Cpmm& pool = markets::constant_product_pool(markets_[m]);
     const std::size_t offset = plan_.market_slots[m].series_offset;
     slot(offset) = pool.spot_price();
@@ -599,6 +714,10 @@ void World::record(std::span<double> series, std::size_t sample) {
 
 void World::finish(std::span<double> outcomes) {
   for (std::size_t m = 0; m < markets_.size(); ++m) {
+    if (const auto* lending = std::get_if<markets::Lending>(&markets_[m])) {
+      finish_lending(*lending, m, outcomes);
+      continue;
+    }
     const std::size_t offset = plan_.market_slots[m].outcome_offset;
     outcomes[offset] = market_totals_[m].swaps;
     outcomes[offset + 1] = market_totals_[m].volume;
@@ -622,6 +741,74 @@ void World::finish(std::span<double> outcomes) {
   for (std::size_t a = 0; a < agents_.size(); ++a) {
     const MetricSlots& slots = plan_.agent_slots[a];
     agents_[a]->finish(current, outcomes.subspan(slots.outcome_offset, slots.outcome_count));
+  }
+}
+
+// In the order of ScenarioPlan::add_lending_metrics.
+void World::record_lending(const markets::Lending& lending, std::size_t market, std::span<double> series,
+                           std::size_t sample) {
+  const std::size_t samples = plan_.samples();
+  const std::size_t offset = plan_.market_slots[market].series_offset;
+  auto slot = [&](std::size_t i) -> double& { return series[(offset + i) * samples + sample]; };
+  const double now = static_cast<double>(block_) * spec_.block_time_seconds;
+  double debt = 0.0, supply = 0.0, reserves = 0.0;
+  for (std::size_t k = 0; k < lending.asset_count(); ++k) {
+    const core::AssetIndex asset = lending.asset(k);
+    debt += lending.total_debt(asset, now) * reference_prices_[asset];
+    supply += lending.total_supply(asset, now) * reference_prices_[asset];
+    reserves += lending.reserves(asset, now) * reference_prices_[asset];
+  }
+  slot(0) = debt;
+  slot(1) = supply;
+  slot(2) = reserves;
+  slot(3) = market_totals_[market].bad_debt;
+  const std::size_t liquidatable = lending.positions_below(1.0, oracle_prices_, now, position_scratch_);
+  double liquidatable_debt = 0.0;
+  for (std::size_t i = 0; i < liquidatable; ++i) {
+    liquidatable_debt += lending.debt_value(position_scratch_[i], reference_prices_, now);
+  }
+  slot(4) = liquidatable_debt;
+  slot(5) = static_cast<double>(liquidatable);
+  slot(6) = static_cast<double>(lending.positions_below(1.1, oracle_prices_, now, position_scratch_));
+  slot(7) = static_cast<double>(lending.positions_below(1.25, oracle_prices_, now, position_scratch_));
+  std::size_t next = 8;
+  for (std::size_t k = 0; k < lending.asset_count(); ++k) {
+    if (lending.params().assets[k].borrowable) slot(next++) = lending.utilisation(lending.asset(k), now);
+  }
+}
+
+void World::finish_lending(const markets::Lending& lending, std::size_t market, std::span<double> outcomes) {
+  const MarketTotals& totals = market_totals_[market];
+  double* out = &outcomes[plan_.market_slots[market].outcome_offset];
+  const double now = static_cast<double>(block_) * spec_.block_time_seconds;
+  double supplier_loss = 0.0, reserves = 0.0, debt = 0.0;
+  for (std::size_t k = 0; k < lending.asset_count(); ++k) {
+    const core::AssetIndex asset = lending.asset(k);
+    supplier_loss += lending.supplier_loss(asset) * reference_prices_[asset];
+    reserves += lending.reserves(asset, now) * reference_prices_[asset];
+    debt += lending.total_debt(asset, now) * reference_prices_[asset];
+  }
+  // Once per path: every position, for the bad debt not yet written off.
+  double underwater = 0.0;
+  for (markets::PositionId p = 0; p < lending.position_count(); ++p) {
+    const double shortfall =
+        lending.debt_value(p, reference_prices_, now) - lending.collateral_value(p, reference_prices_, now);
+    if (shortfall > 0.0) underwater += shortfall;
+  }
+  out[0] = totals.liquidations;
+  out[1] = totals.liquidation_volume;
+  out[2] = totals.collateral_seized_value;
+  out[3] = totals.bad_debt;
+  out[4] = totals.bad_debt > 0.0 ? 1.0 : 0.0;
+  out[5] = supplier_loss;
+  out[6] = reserves;
+  out[7] = underwater;
+  out[8] = totals.auctions_started;
+  out[9] = totals.auction_takes;
+  out[10] = debt;
+  std::size_t next = 11;
+  for (std::size_t k = 0; k < lending.asset_count(); ++k) {
+    if (lending.params().assets[k].borrowable) out[next++] = lending.utilisation(lending.asset(k), now);
   }
 }
 
@@ -671,11 +858,13 @@ void World::check_conservation(double tolerance) const {
         report.worst_relative_imbalance, tolerance));
   }
   for (std::size_t m = 0; m < markets_.size(); ++m) {
+    const markets::Cpmm* pool = markets::constant_product_pool_if(markets_[m]);
+    if (pool == nullptr) continue;  // no LP shares
     double held = 0.0;
     for (std::size_t account = 0; account < ledger_.accounts(); ++account) {
       held += ledger_.shares(static_cast<core::AgentIndex>(account), static_cast<core::MarketIndex>(m));
     }
-    const double total = markets::constant_product_pool(markets_[m]).total_shares();
+    const double total = pool->total_shares();
     if (!(std::fabs(held - total) <= tolerance * total)) {  // NaN fails too
       throw core::InvariantViolation(fmt::format("LP shares not conserved: path {}, block {}, market {}: held {} vs total {}",
                                                  path_, block_, spec_.market_ids[m], held, total));

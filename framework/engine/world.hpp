@@ -4,8 +4,11 @@
 // Block 0: agents' start() transactions execute (deposits); no price step.
 // Blocks 1..blocks, each:
 //   1. exogenous step: the price process advances the reference prices
-//   2. oracles update (protocols read the reference until oracles exist)
-//   3. lazy accrual: each twamm executes its virtual orders up to the block
+//   2. oracles update (what protocols read; framework/core/oracle.hpp), and
+//      the gas price (framework/core/gas_price.hpp)
+//   3. lazy accrual: each twamm executes its virtual orders up to the block;
+//      lending markets reset stale auctions (their interest accrues lazily
+//      when touched, and reads project it to the block's time)
 //   4. agents act in config order, those that watch the mempool (searchers)
 //      last, submitting to the mempool; an agent that declared itself idle
 //      (agents/wake.hpp) is skipped until its wake condition holds
@@ -90,8 +93,14 @@ class World {
   void account(const core::Receipt& receipt);
   void exclude(const core::Transaction& transaction, core::RevertReason reason);
   std::span<const core::Transaction> public_mempool() const;
+  void update_oracles();
+  void update_gas_price();
   void accrue_markets();
-  bool virtual_orders_active() const;
+  // Some market changes by itself between blocks (see markets::moves_between_blocks,
+  // and lending auctions): no block may be skipped.
+  bool markets_move_between_blocks() const;
+  void record_lending(const markets::Lending& lending, std::size_t market, std::span<double> series, std::size_t sample);
+  void finish_lending(const markets::Lending& lending, std::size_t market, std::span<double> outcomes);
   // At reference prices: a pool's reserves; everything a market holds.
   double pool_value(const markets::Cpmm& pool) const;
   double market_value(const markets::Market& market) const;
@@ -128,10 +137,24 @@ class World {
   std::size_t chunk_position_ = 0;
   std::size_t chunk_blocks_ = 0;
   std::vector<double> reference_prices_;
+  // What protocols read, per asset: the reference itself unless an oracle
+  // is configured (then oracle_prices_, updated in phase 2).
+  std::span<const double> protocol_prices_;
+  std::vector<double> oracle_prices_;
+  std::vector<core::Oracle> oracles_;           // configured (non-reference) oracles
+  std::vector<core::AssetIndex> oracle_assets_;  // and their assets
+  core::RandomStream oracle_random_;
+  std::vector<double> oracle_normals_;
+  core::GasPriceState gas_state_;
+  // Agents may fall asleep (agents/wake.hpp) only while the gas price is
+  // constant: their wake conditions assume it.
+  bool idle_allowed_ = true;
 
   // chain
   std::vector<markets::Market> markets_;
   std::vector<core::MarketIndex> twamm_markets_;  // phase 3 brings these up to date
+  std::vector<core::MarketIndex> lending_markets_;
+  std::vector<markets::PositionId> position_scratch_;  // lending queries at record time
   Ledger ledger_;
   std::vector<std::unique_ptr<agents::Agent>> agents_;
   // Agents in the order they act: those that read the public mempool last,
@@ -167,6 +190,9 @@ class World {
   struct MarketTotals {
     double swaps = 0, volume = 0, fees = 0;
     double orders_placed = 0, virtual_volume = 0;  // twamm
+    // lending; numeraire at reference prices unless a count
+    double liquidations = 0, liquidation_volume = 0, collateral_seized_value = 0, bad_debt = 0;
+    double auctions_started = 0, auction_takes = 0;
   };
   std::vector<MarketTotals> market_totals_;
   double transactions_ = 0, reverts_ = 0, dropped_ = 0, gas_paid_ = 0;
