@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "agents/arbitrageur.hpp"
+#include "agents/borrower.hpp"
+#include "agents/liquidator.hpp"
 #include "agents/lp.hpp"
 #include "agents/noise_trader.hpp"
 #include "agents/sandwich_attacker.hpp"
@@ -71,6 +73,8 @@ std::span<const AgentType> agent_types() {
       twap_trader_type(),
       twamm_trader_type(),
       twamm_front_runner_type(),
+      borrower_type(),
+      liquidator_type(),
   };
   return types;
 }

@@ -117,7 +117,7 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
       {"unknown top-level key",
        {.yaml = with("markets:\n", "markts:\n"), .key = "markts",
         .phrase = "unknown key; did you mean 'markets'? (valid keys here: experiment, assets, numeraire, chain, "
-                  "price, markets, agents, sweep)",
+                  "price, markets, oracles, agents, sweep)",
         .at = "markts:"}},
       {"unknown key in a market",
        {.yaml = with("    fee: 0.003\n", "    fe: 0.003\n"), .key = "markets.pool.fe",
@@ -247,7 +247,7 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
 
       {"market type typo",
        {.yaml = with("    type: cpmm\n", "    type: twam\n"), .key = "markets.pool.type",
-        .phrase = "'twam' is not valid; did you mean 'twamm'? (valid: cpmm, twamm)", .at = "twam\n"}},
+        .phrase = "'twam' is not valid; did you mean 'twamm'? (valid: cpmm, twamm, lending)", .at = "twam\n"}},
       {"twamm with an order interval of 0",
        {.yaml = with("    type: cpmm\n", "    type: twamm\n    order_interval_blocks: 0\n"),
         .key = "markets.pool.order_interval_blocks", .phrase = "0 is too small; must be at least 1", .at = "0\n    pair"}},
@@ -256,6 +256,51 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
                                    "duration_blocks: 10}\n"),
         .key = "agents.buyer.market", .phrase = "the twamm_trader places long-term orders on twamm markets only",
         .at = "pool, sell"}},
+
+      // Lending, oracles and gas (issue 4).
+      {"lending threshold below loan-to-value",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    assets:\n      ETH: {loan_to_value: 0.8, "
+                                   "liquidation_threshold: 0.7}\n      USDC: {initial_supply: 1000000}\nagents:\n"),
+        .key = "markets.bank.assets.ETH", .phrase = "liquidation_threshold 0.7 is below loan_to_value 0.8", .at = "{loan_to_value: 0.8"}},
+      {"lending bonus that makes liquidations unhealthy",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    assets:\n      ETH: {loan_to_value: 0.8, "
+                                   "liquidation_threshold: 0.95, liquidation_bonus: 0.1}\n      USDC: {initial_supply: 1000000}\nagents:\n"),
+        .key = "markets.bank.assets.ETH", .phrase = "exceeds 1: every liquidation would leave the position less healthy",
+        .at = "{loan_to_value: 0.8"}},
+      {"lending rules typo",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    rules: aave_v4\n    assets:\n      USDC: {initial_supply: 1}\nagents:\n"),
+        .key = "markets.bank.rules", .phrase = "(valid: aave_v2, aave_v3, compound_v2, maker)", .at = "aave_v4"}},
+      {"maker auction on an aave market",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    auction: {buf: 1.2}\n    assets:\n      USDC: {initial_supply: 1}\nagents:\n"),
+        .key = "markets.bank.auction", .phrase = "only maker vaults are liquidated by auction", .at = "{buf: 1.2}"}},
+      {"borrower population larger than the market",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    max_positions: 10\n    assets:\n      ETH: {loan_to_value: 0.8}\n"
+                                   "      USDC: {initial_supply: 1000000}\nagents:\n  - {id: b, type: borrower, market: bank, positions: 50, "
+                                   "collateral: {ETH: 1}}\n"),
+        .key = "agents.b.positions", .phrase = "50 positions do not fit the market's max_positions (10", .at = "50, collateral"}},
+      {"borrower collateral that is not collateral",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    assets:\n      ETH: {loan_to_value: 0}\n"
+                                   "      USDC: {initial_supply: 1000000}\nagents:\n  - {id: b, type: borrower, market: bank, "
+                                   "collateral: {ETH: 1}}\n"),
+        .key = "agents.b.collateral.ETH", .phrase = "'ETH' is not collateral on this market", .at = "1}}"}},
+      {"liquidator on a pool",
+       {.yaml = with("agents:\n", "agents:\n  - {id: keeper, type: liquidator, market: pool, capital: {USDC: 1}}\n"),
+        .key = "agents.keeper.market", .phrase = "'pool' is not a lending market", .at = "pool, capital"}},
+      {"liquidator selling on a lending market",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    assets:\n      ETH: {loan_to_value: 0.8}\n"
+                                   "      USDC: {initial_supply: 1000000}\nagents:\n  - {id: keeper, type: liquidator, market: bank, "
+                                   "capital: {USDC: 1}, sale: market, sale_market: bank}\n"),
+        .key = "agents.keeper.sale_market", .phrase = "not a constant-product pool", .at = "bank}"}},
+      {"pool twap oracle on a pool without the asset",
+       {.yaml = with("agents:\n", "  - id: bank\n    type: lending\n    assets:\n      USDC: {initial_supply: 1}\n"
+                                   "oracles:\n  ETH: {type: pool_twap, market: bank}\nagents:\n"),
+        .key = "oracles.ETH.market", .phrase = "needs a constant-product pool trading ETH", .at = "bank}"}},
+      {"push oracle with a median key",
+       {.yaml = with("agents:\n", "oracles:\n  ETH: {type: push, sources: 3}\nagents:\n"),
+        .key = "oracles.ETH.sources", .phrase = "not used by a push oracle", .at = "3}"}},
+      {"gas spike without a base price",
+       {.yaml = with("price:\n", "chain: {gas_process: {spike_per_percent_drop: 2}}\nprice:\n"),
+        .key = "chain.gas_process", .phrase = "set chain.gas_price_gwei > 0", .at = "{spike_per_percent_drop"}},
 
       {"--set of a key the sweep also sets",
        {.yaml = base_config + "sweep:\n  grid:\n    markets.pool.fee: [0.001, 0.003]\n",
@@ -438,6 +483,19 @@ TEST_CASE("bad config: twamm markets and their traders are checked", "[cli][bad_
   check_case("market type typo");
   check_case("twamm with an order interval of 0");
   check_case("twamm_trader on a cpmm market");
+}
+TEST_CASE("bad config: lending markets, borrowers, liquidators, oracles and gas are checked", "[cli][bad_config]") {
+  check_case("lending threshold below loan-to-value");
+  check_case("lending bonus that makes liquidations unhealthy");
+  check_case("lending rules typo");
+  check_case("maker auction on an aave market");
+  check_case("borrower population larger than the market");
+  check_case("borrower collateral that is not collateral");
+  check_case("liquidator on a pool");
+  check_case("liquidator selling on a lending market");
+  check_case("pool twap oracle on a pool without the asset");
+  check_case("push oracle with a median key");
+  check_case("gas spike without a base price");
 }
 TEST_CASE("bad config: a --set that the sweep would silently override is refused", "[cli][bad_config]") {
   check_case("--set of a key the sweep also sets");
