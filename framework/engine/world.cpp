@@ -400,6 +400,17 @@ void World::account(const core::Receipt& receipt) {
       totals.collateral_seized_value += receipt.amount_out * reference_prices_[receipt.token_out];
     }
     totals.bad_debt += receipt.bad_debt_written_off;
+    if (receipt.transaction.sale == core::CollateralSale::market && receipt.collateral_sold > 0.0) {
+      // The collateral's sale is a swap on that pool: it changed, and its
+      // swap totals count it.
+      const core::MarketIndex pool_market = receipt.transaction.sale_market;
+      ++market_versions_[pool_market];
+      MarketTotals& pool_totals = market_totals_[pool_market];
+      const double price_in = reference_prices_[receipt.token_out];
+      pool_totals.swaps += 1.0;
+      pool_totals.volume += receipt.collateral_sold * price_in;
+      pool_totals.fees += receipt.collateral_sold * markets::constant_product_pool(markets_[pool_market]).fee() * price_in;
+    }
   }
   if (receipt.transaction.kind == core::TransactionKind::swap) {
     MarketTotals& totals = market_totals_[receipt.transaction.market];
