@@ -514,7 +514,7 @@ void World::accrue_markets() {
     auto& lending = std::get<markets::Lending>(markets_[m]);
     if (lending.active_auctions() == 0) continue;
     // Keepers reset stale auctions (clip.redo); with reset off, they close.
-    market_totals_[m].bad_debt += lending.reset_stale_auctions(oracle_prices_, now);
+    market_totals_[m].bad_debt += lending.reset_stale_auctions(protocol_prices_, now);
     ++market_versions_[m];
   }
   for (const core::MarketIndex m : twamm_markets_) {
@@ -773,15 +773,15 @@ void World::record_lending(const markets::Lending& lending, std::size_t market, 
   slot(1) = supply;
   slot(2) = reserves;
   slot(3) = market_totals_[market].bad_debt;
-  const std::size_t liquidatable = lending.positions_below(1.0, oracle_prices_, now, position_scratch_);
+  const std::size_t liquidatable = lending.positions_below(1.0, protocol_prices_, now, position_scratch_);
   double liquidatable_debt = 0.0;
   for (std::size_t i = 0; i < liquidatable; ++i) {
     liquidatable_debt += lending.debt_value(position_scratch_[i], reference_prices_, now);
   }
   slot(4) = liquidatable_debt;
   slot(5) = static_cast<double>(liquidatable);
-  slot(6) = static_cast<double>(lending.positions_below(1.1, oracle_prices_, now, position_scratch_));
-  slot(7) = static_cast<double>(lending.positions_below(1.25, oracle_prices_, now, position_scratch_));
+  slot(6) = static_cast<double>(lending.positions_below(1.1, protocol_prices_, now, position_scratch_));
+  slot(7) = static_cast<double>(lending.positions_below(1.25, protocol_prices_, now, position_scratch_));
   std::size_t next = 8;
   for (std::size_t k = 0; k < lending.asset_count(); ++k) {
     if (lending.params().assets[k].borrowable) slot(next++) = lending.utilisation(lending.asset(k), now);

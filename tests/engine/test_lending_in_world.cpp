@@ -148,3 +148,76 @@ TEST_CASE("lending in world: a gas spike leaves positions unliquidated", "[engin
   }
   CHECK(skipped > 0);
 }
+
+namespace {
+
+// A maker market read at the reference (no oracle configured), a crash, and
+// a keeper who barks but has no capital to take: every auction goes stale
+// and is reset by the engine each time.
+const char* stale_auctions_yaml = R"(
+experiment: {name: stale, seed: 11, paths: 2, blocks: 900, block_time: 12, record: {every: 100}}
+assets: [ETH, DAI]
+numeraire: DAI
+chain: {gas_price_gwei: 10}
+price: {initial: {ETH: 2000}, volatility: {ETH: 0.8}, drift: {ETH: -1500}}
+markets:
+  - id: vat
+    type: lending
+    rules: maker
+    max_positions: 300
+    auction: {buf: 1.3, decay: exponential, cut: 0.999, tail_seconds: 600, cusp: 0.5}
+    assets:
+      ETH: {liquidation_ratio: 1.5, liquidation_bonus: 0.13, borrowable: false}
+      DAI: {initial_supply: 100000000, reserve_factor: 1}
+agents:
+  - {id: vaults, type: borrower, market: vat, positions: 200, collateral: {ETH: 1}, loan_to_value: {low: 0.4, high: 0.66},
+     responsive_fraction: 0}
+  - {id: keeper, type: liquidator, market: vat, capital: {DAI: 0}}
+)";
+
+}  // namespace
+
+TEST_CASE("lending in world: protocols read the reference when no oracle is configured (records, auction resets)",
+          "[engine][lending]") {
+  const Sim sim(stale_auctions_yaml);
+  World world(*sim.plan, 0);
+  std::vector<double> price_at_block;  // reference ETH per block
+  world.start();
+  price_at_block.push_back(world.reference_prices()[0]);
+  while (world.block() < sim.spec().blocks) {
+    world.step();
+    price_at_block.push_back(world.reference_prices()[0]);
+  }
+  const auto& vat = std::get<defisim::markets::Lending>(world.markets()[0]);
+  // A reset sets the auction's top to the reference price of its block x buf.
+  std::size_t reset_auctions = 0;
+  for (defisim::markets::AuctionId id = 0; id < vat.auction_count(); ++id) {
+    const defisim::markets::Auction& auction = vat.auction(id);
+    if (auction.resets == 0) continue;
+    ++reset_auctions;
+    const auto block = static_cast<std::size_t>(std::llround(auction.started_seconds / 12.0));
+    // DAI is the numeraire (price 1): top = ETH price x 1.3, to rounding.
+    CHECK(auction.top == Approx(price_at_block[block] * 1.3).epsilon(1e-12));
+  }
+  CHECK(reset_auctions > 0);
+  // The recorded count of vaults below health 1.25 at the last sample is the
+  // brute-force count at the final reference price.
+  // (A milder fall, so that some vaults are near the line without having been liquidated.)
+  std::string mild_yaml = stale_auctions_yaml;
+  mild_yaml.replace(mild_yaml.find("drift: {ETH: -1500}"), 19, "drift: {ETH: -200}");
+  const Sim mild(mild_yaml);
+  std::vector<double> series(mild.plan->series_values_per_path()), outcomes(mild.plan->outcome_metrics.size());
+  World recorded(*mild.plan, 0);
+  recorded.run(series, outcomes);
+  const auto& final_vat = std::get<defisim::markets::Lending>(recorded.markets()[0]);
+  const double now = static_cast<double>(sim.spec().blocks) * 12.0;
+  std::size_t below = 0;
+  for (defisim::markets::PositionId p = 0; p < final_vat.position_count(); ++p) {
+    if (final_vat.health_factor(p, recorded.reference_prices(), now) < 1.25) ++below;
+  }
+  std::size_t metric = 0;
+  while (mild.plan->series_metrics[metric].name != "vat.positions_health_below_1_25") ++metric;
+  const std::size_t samples = mild.plan->samples();
+  CHECK(series[metric * samples + samples - 1] == static_cast<double>(below));
+  CHECK(below > 0);
+}
