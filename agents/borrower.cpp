@@ -17,6 +17,10 @@ constexpr config::KeySpec borrower_keys[] = {
     {"positions", "integer", "1000", "positions opened at block 0 (1 to 10000000; within the market's max_positions)"},
     {"collateral", "map asset -> number", "",
      "the collateral mix: each position posts one collateral asset, drawn with these weights (> 0, normalised)"},
+    {"mixed_collateral_fraction", "number", "0",
+     "fraction of positions that post two different collateral assets of the mix (the second drawn like the first, "
+     "given it differs), the second worth a uniform 20-80% share of the collateral value; in [0, 1]. Such positions "
+     "are checked one by one by the market's index, so keep them a minority in large populations"},
     {"debt", "string", "the numeraire if borrowable, else the market's only borrowable asset", "the asset every position borrows"},
     {"size_numeraire", "map", "{median: 20000, sigma: 1.0}",
      "collateral value of a position at block 0, lognormal: {median: numeraire (> 0), sigma: >= 0}"},
@@ -57,6 +61,9 @@ class Borrower final : public Agent {
   struct Member {
     core::AssetIndex collateral = 0;
     std::uint8_t collateral_kind = 0;  // index into the params' collateral arrays
+    bool mixed = false;                // a second collateral asset
+    std::uint8_t extra_kind = 0;
+    double extra_share = 0.0;          // of the collateral value
     double collateral_value = 0.0;  // numeraire at block 0
     double loan_to_value = 0.0;
     bool responsive = false;
@@ -79,7 +86,7 @@ class Borrower final : public Agent {
   // in order, so ids come back ascending within this agent.
   std::vector<std::pair<markets::PositionId, std::uint32_t>> by_position_;
   std::vector<markets::PositionId> below_;  // scratch for positions_below
-  double opened_ = 0, open_failures_ = 0, top_ups_ = 0, repays_ = 0, defence_value_ = 0, gas_paid_ = 0;
+  double opened_ = 0, opened_mixed_ = 0, open_failures_ = 0, top_ups_ = 0, repays_ = 0, defence_value_ = 0, gas_paid_ = 0;
   double borrowed_value_ = 0;  // numeraire at block 0
 };
 
@@ -95,6 +102,7 @@ class BorrowerParams final : public AgentParams {
   double size_median = 20000.0, size_sigma = 1.0;
   double loan_to_value_low = 0.3, loan_to_value_high = 0.7;
   double responsive_fraction = 0.3;
+  double mixed_collateral_fraction = 0.0;
   double defend_below_health = 1.1, defend_to_health = 1.5;
   double top_up_probability = 0.5;
   std::uint32_t delay_low = 1, delay_high = 300;
@@ -112,6 +120,7 @@ class BorrowerParams final : public AgentParams {
     using output::RiskTail;
     return {
         {"opened", "count", "positions opened at block 0", RiskTail::lower_is_worse},
+        {"opened_mixed", "count", "of them, positions with two collateral assets", RiskTail::lower_is_worse},
         {"open_failures", "count", "positions that could not be opened (caps, liquidity)", RiskTail::higher_is_worse},
         {"borrowed_value", "numeraire", "debt taken at block 0, at reference prices", RiskTail::lower_is_worse},
         {"top_ups", "count", "collateral top-ups", RiskTail::higher_is_worse},
@@ -131,9 +140,28 @@ Borrower::Borrower(const BorrowerParams& params, const AgentContext& context)
     while (k + 1 < params.collateral_assets.size() && pick > params.collateral_cumulative[k]) ++k;
     member.collateral = params.collateral_assets[k];
     member.collateral_kind = static_cast<std::uint8_t>(k);
+    double loan_to_value_cap = params.collateral_loan_to_value[k];
+    // Draws only when mixes are on, so a population without them keeps its numbers.
+    if (params.mixed_collateral_fraction > 0.0 && params.collateral_assets.size() > 1) {
+      member.mixed = random.uniform() < params.mixed_collateral_fraction;
+      // The second asset: drawn from the mix with the first one's weight removed.
+      const double first_weight = params.collateral_cumulative[k] - (k > 0 ? params.collateral_cumulative[k - 1] : 0.0);
+      double pick_extra = random.uniform() * (1.0 - first_weight);
+      std::size_t j = 0;
+      for (; j + 1 < params.collateral_assets.size(); ++j) {
+        if (j == k) continue;
+        const double weight = params.collateral_cumulative[j] - (j > 0 ? params.collateral_cumulative[j - 1] : 0.0);
+        if (pick_extra < weight) break;
+        pick_extra -= weight;
+      }
+      if (j == k) j = j + 1 < params.collateral_assets.size() ? j + 1 : (k > 0 ? k - 1 : 0);
+      member.extra_kind = static_cast<std::uint8_t>(j);
+      member.extra_share = 0.2 + 0.6 * random.uniform();
+      if (member.mixed) loan_to_value_cap = std::min(loan_to_value_cap, params.collateral_loan_to_value[j]);
+    }
     member.collateral_value = params.size_median * core::exp_det(params.size_sigma * random.normal());
     const double target = params.loan_to_value_low + (params.loan_to_value_high - params.loan_to_value_low) * random.uniform();
-    member.loan_to_value = std::min(target, 0.999 * params.collateral_loan_to_value[k]);
+    member.loan_to_value = std::min(target, 0.999 * loan_to_value_cap);
     member.responsive = random.uniform() < params.responsive_fraction;
     member.top_up = random.uniform() < params.top_up_probability;
     const double span = static_cast<double>(params.delay_high - params.delay_low + 1);
@@ -153,12 +181,19 @@ void Borrower::start(const View& view, TransactionSink& sink) {
     transaction.market = params_.market;
     transaction.kind = core::TransactionKind::open_position;
     transaction.funding = core::Funding::reference_venue;
+    const double main_share = member.mixed ? 1.0 - member.extra_share : 1.0;
     transaction.token_in = member.collateral;
-    transaction.amount_in = member.collateral_value / view.reference_prices[member.collateral];
-    transaction.token_other = params_.debt;
+    transaction.amount_in = member.collateral_value * main_share / view.reference_prices[member.collateral];
     // Borrow against the protocol's valuation (the oracle), as a user would.
-    transaction.amount_other =
-        transaction.amount_in * collateral_price * member.loan_to_value / view.oracle_prices[params_.debt];
+    double collateral_oracle_value = transaction.amount_in * collateral_price;
+    if (member.mixed) {
+      const core::AssetIndex extra = params_.collateral_assets[member.extra_kind];
+      transaction.token_extra = extra;
+      transaction.amount_extra = member.collateral_value * member.extra_share / view.reference_prices[extra];
+      collateral_oracle_value += transaction.amount_extra * view.oracle_prices[extra];
+    }
+    transaction.token_other = params_.debt;
+    transaction.amount_other = collateral_oracle_value * member.loan_to_value / view.oracle_prices[params_.debt];
     transaction.gas_used = params_.gas_used;
     transaction.tag = i;
     if (!sink.submit(transaction)) break;
@@ -228,6 +263,7 @@ void Borrower::on_receipt(const core::Receipt& receipt, const View& view) {
     member.position = receipt.lending_position;
     member.opened = true;
     opened_ += 1.0;
+    if (transaction.amount_extra > 0.0) opened_mixed_ += 1.0;
     borrowed_value_ += receipt.amount_out * view.reference_prices[transaction.token_other];
     by_position_.emplace_back(member.position, transaction.tag);
     if (by_position_.size() > 1 && by_position_[by_position_.size() - 2].first > member.position) {
@@ -249,12 +285,13 @@ void Borrower::record(const View&, std::span<double> series) { series[0] = top_u
 
 void Borrower::finish(const View&, std::span<double> outcomes) {
   outcomes[0] = opened_;
-  outcomes[1] = open_failures_;
-  outcomes[2] = borrowed_value_;
-  outcomes[3] = top_ups_;
-  outcomes[4] = repays_;
-  outcomes[5] = defence_value_;
-  outcomes[6] = gas_paid_;
+  outcomes[1] = opened_mixed_;
+  outcomes[2] = open_failures_;
+  outcomes[3] = borrowed_value_;
+  outcomes[4] = top_ups_;
+  outcomes[5] = repays_;
+  outcomes[6] = defence_value_;
+  outcomes[7] = gas_paid_;
 }
 
 void parse_range(const config::ConfigNode& node, double min, double max, double& low, double& high) {
@@ -327,6 +364,10 @@ std::shared_ptr<const AgentParams> parse_borrower(const config::ConfigNode& node
     parse_range(node.child("loan_to_value"), 0.0, 1.0, params->loan_to_value_low, params->loan_to_value_high);
   }
   params->responsive_fraction = node.number_in("responsive_fraction", 0.3, 0.0, true, 1.0, true);
+  params->mixed_collateral_fraction = node.number_in("mixed_collateral_fraction", 0.0, 0.0, true, 1.0, true);
+  if (params->mixed_collateral_fraction > 0.0 && params->collateral_assets.size() < 2) {
+    node.child("mixed_collateral_fraction").fail("a mix needs at least two collateral assets in `collateral`");
+  }
   params->defend_below_health = node.number_in("defend_below_health", 1.1, 1.0, false, 100.0, true);
   params->defend_to_health = node.number_in("defend_to_health", 1.5, params->defend_below_health, false, 1000.0, true);
   params->top_up_probability = node.number_in("top_up_probability", 0.5, 0.0, true, 1.0, true);

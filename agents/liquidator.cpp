@@ -62,6 +62,7 @@ class Liquidator final : public Agent {
   const LiquidatorParams& params_;
   core::AgentIndex index_;
   std::vector<markets::PositionId> candidates_;
+  std::vector<double> chunk_payments_;  // debt_source: market, per chunk
   std::vector<core::BlockNumber> liquidatable_since_, last_seen_;  // per position id, when reaction_delay_blocks > 0
   double profit_ = 0, gas_paid_ = 0, liquidations_ = 0, takes_ = 0, barks_ = 0, reverts_ = 0;
   double debt_repaid_value_ = 0, collateral_sold_value_ = 0, sale_impact_ = 0, skipped_unprofitable_ = 0;
@@ -115,7 +116,7 @@ class LiquidatorParams final : public AgentParams {
 };
 
 Liquidator::Liquidator(const LiquidatorParams& params, const AgentContext& context)
-    : params_(params), index_(context.index), candidates_(params.max_positions) {
+    : params_(params), index_(context.index), candidates_(params.max_positions), chunk_payments_(params.chunks) {
   if (params.reaction_delay_blocks > 0) {
     liquidatable_since_.assign(params.max_positions, 0);
     last_seen_.assign(params.max_positions, ~core::BlockNumber{0});
@@ -205,7 +206,10 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
     const double price_ratio = view.oracle_prices[debt_asset] / view.oracle_prices[collateral_asset];
     const double covered = collateral / (price_ratio * (1.0 + bonus));
     const double compound_margin = market.rules == markets::LendingRules::compound_v2 ? 1.0 - 1e-9 : 1.0;
-    repay = std::min({repay, covered * compound_margin, view.wallets.balance(index_, debt_asset)});
+    repay = std::min(repay, covered * compound_margin);
+    // Repaid from the wallet, the capital in the debt asset caps it; bought
+    // on a pool, the capital in the pool's other token does (below).
+    if (params_.debt_market == core::no_market) repay = std::min(repay, view.wallets.balance(index_, debt_asset));
     if (!(repay > 0.0)) continue;
     double seized = repay * price_ratio * (1.0 + bonus);
     if (market.rules == markets::LendingRules::compound_v2) seized *= 1.0 - market.protocol_seize_share;
@@ -238,12 +242,20 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
       seized = repay * price_ratio * (1.0 + bonus);
       if (market.rules == markets::LendingRules::compound_v2) seized *= 1.0 - market.protocol_seize_share;
       if (market.rules == markets::LendingRules::aave_v3) seized -= market.liquidation_protocol_fee * (seized - seized / (1.0 + bonus));
-      payment = debt_pool->amount_in_for(!debt_is_x, repay / chunks);
-      if (!(payment * chunks <= view.wallets.balance(index_, payment_asset))) {
+      // Each chunk buys its share after the previous chunks' purchases moved
+      // the pool: price them in that order on a copy.
+      markets::Cpmm after_purchases = *debt_pool;
+      payment = 0.0;
+      for (std::uint32_t chunk = 0; chunk < params_.chunks; ++chunk) {
+        chunk_payments_[chunk] = after_purchases.amount_in_for(!debt_is_x, repay / chunks);
+        after_purchases.swap(payment_asset, chunk_payments_[chunk], 0.0);
+        payment += chunk_payments_[chunk];
+      }
+      if (!(payment <= view.wallets.balance(index_, payment_asset))) {
         skipped_unprofitable_ += 1.0;  // too little capital to buy it
         continue;
       }
-      debt_cost = payment * chunks * view.reference_prices[payment_asset];
+      debt_cost = payment * view.reference_prices[payment_asset];
     }
     const double profit = sale_value(view, collateral_asset, seized) - debt_cost - chunks * gas_cost *
                           (debt_pool != nullptr ? 2.0 : 1.0);
@@ -259,16 +271,21 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
     transaction.amount_in = repay / chunks;
     core::Transaction purchase = base_transaction(params_.gas_used);
     if (debt_pool != nullptr) {
+      // amount_out(amount_in_for(r)) can round below r: the purchase asks for
+      // a hair less, and the liquidation repays a hair less than that.
+      transaction.amount_in = repay / chunks * (1.0 - 1e-9);
       purchase.kind = core::TransactionKind::swap;
       purchase.market = params_.debt_market;
       purchase.sale = core::CollateralSale::keep;
       purchase.token_in = payment_asset;
-      purchase.amount_in = payment;
-      purchase.min_amount_out = repay / chunks;
+      purchase.min_amount_out = repay / chunks * (1.0 - 1e-10);
     }
     bool submitted = true;
     for (std::uint32_t chunk = 0; chunk < params_.chunks && submitted; ++chunk) {
-      if (debt_pool != nullptr) submitted = sink.submit(purchase);
+      if (debt_pool != nullptr) {
+        purchase.amount_in = chunk_payments_[chunk];
+        submitted = sink.submit(purchase);
+      }
       submitted = submitted && sink.submit(transaction);
     }
     if (!submitted) return;

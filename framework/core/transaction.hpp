@@ -60,7 +60,7 @@ enum class TransactionKind : std::uint8_t {
   cancel_long_term_order,  // twamm: end order_id, returning its unsold input and proceeds
   withdraw_proceeds,       // twamm: collect order_id's proceeds so far
   // Lending (markets/lending.hpp). `token_in` is the asset of the operation.
-  open_position,     // a new position (id in the receipt) supplying amount_in of token_in and borrowing amount_other of token_other
+  open_position,     // a new position (id in the receipt) supplying amount_in of token_in (and amount_extra of token_extra) and borrowing amount_other of token_other
   supply,            // add amount_in of token_in to `position` (collateral)
   withdraw,          // take amount_in of token_in out of `position`
   borrow,            // borrow amount_in of token_in against `position`
@@ -127,6 +127,8 @@ struct Transaction {
   // Lending.
   std::uint32_t position = 0;        // the position (liquidate, supply, ...) or the auction (take_auction)
   AssetIndex token_other = 0;        // open_position: the asset borrowed; liquidate: the collateral asset
+  AssetIndex token_extra = 0;        // open_position: a second collateral asset (if amount_extra > 0)
+  double amount_extra = 0.0;         // open_position: tokens of token_extra supplied
   double limit_price = 0.0;          // take_auction: the highest price accepted, token_in per collateral token
   CollateralSale sale = CollateralSale::keep;
   MarketIndex sale_market = no_market;  // CollateralSale::market

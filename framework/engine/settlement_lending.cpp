@@ -78,13 +78,32 @@ bool sale_is_valid(const Transaction& transaction, core::AssetIndex collateral, 
 
 void execute_open_position(const Transaction& transaction, markets::Lending& lending, Ledger& ledger,
                            const SettlementContext& context, Receipt& receipt) {
-  const bool supplies = transaction.amount_in != 0.0;
+  // Up to two collaterals (token_in, token_extra), then the borrow.
+  struct Leg {
+    core::AssetIndex asset;
+    double amount;
+  };
+  const Leg legs[2] = {{transaction.token_in, transaction.amount_in}, {transaction.token_extra, transaction.amount_extra}};
   const bool borrows = transaction.amount_other != 0.0;
-  if ((supplies && !lending.lists(transaction.token_in)) || (borrows && !lending.lists(transaction.token_other))) {
+  bool listed = !borrows || lending.lists(transaction.token_other);
+  bool valid = !borrows || valid_amount(transaction.amount_other);
+  bool funded = true;
+  for (const Leg& leg : legs) {
+    if (leg.amount == 0.0) continue;
+    listed = listed && lending.lists(leg.asset);
+    valid = valid && valid_amount(leg.amount);
+  }
+  if (valid && legs[1].amount != 0.0 && legs[1].asset == legs[0].asset) valid = false;  // one leg per asset
+  if (listed && valid) {
+    for (const Leg& leg : legs) {
+      if (leg.amount != 0.0) funded = funded && can_pay_in(transaction, leg.asset, leg.amount, ledger, context);
+    }
+  }
+  if (!listed) {
     receipt.revert_reason = RevertReason::invalid_token;
-  } else if ((supplies && !valid_amount(transaction.amount_in)) || (borrows && !valid_amount(transaction.amount_other))) {
+  } else if (!valid) {
     receipt.revert_reason = RevertReason::invalid_amount;
-  } else if (supplies && !can_pay_in(transaction, transaction.token_in, transaction.amount_in, ledger, context)) {
+  } else if (!funded) {
     receipt.revert_reason = RevertReason::insufficient_balance;
     return;
   }
@@ -96,23 +115,30 @@ void execute_open_position(const Transaction& transaction, markets::Lending& len
     return;
   }
   const markets::PositionId position = opened.position;
-  double supplied = 0.0;
-  if (supplies) {
-    const markets::LendingResult supply =
-        lending.supply(position, transaction.token_in, transaction.amount_in, context.time_seconds);
-    if (!supply.succeeded()) {
-      receipt.revert_reason = supply.revert_reason;
-      return;  // the new position stays, empty
+  double supplied[2] = {0.0, 0.0};
+  // Undoes the supplies made so far: a position without debt can always
+  // withdraw what it just supplied, from cash that just arrived. The new
+  // position stays, empty.
+  auto undo = [&] {
+    for (int k = 0; k < 2; ++k) {
+      if (supplied[k] > 0.0) lending.withdraw(position, legs[k].asset, supplied[k], context.oracle_prices, context.time_seconds);
     }
-    supplied = supply.amount;
+  };
+  for (int k = 0; k < 2; ++k) {
+    if (legs[k].amount == 0.0) continue;
+    const markets::LendingResult supply = lending.supply(position, legs[k].asset, legs[k].amount, context.time_seconds);
+    if (!supply.succeeded()) {
+      undo();
+      receipt.revert_reason = supply.revert_reason;
+      return;
+    }
+    supplied[k] = supply.amount;
   }
   if (borrows) {
     const markets::LendingResult borrow = lending.borrow(position, transaction.token_other, transaction.amount_other,
                                                          context.oracle_prices, context.time_seconds);
     if (!borrow.succeeded()) {
-      // Undo the supply: a position without debt can always withdraw what
-      // it just supplied, from cash that just arrived.
-      if (supplies) lending.withdraw(position, transaction.token_in, supplied, context.oracle_prices, context.time_seconds);
+      undo();
       receipt.revert_reason = borrow.revert_reason;
       return;
     }
@@ -120,8 +146,11 @@ void execute_open_position(const Transaction& transaction, markets::Lending& len
     receipt.token_out = transaction.token_other;
     receipt.amount_out = borrow.amount;
   }
-  if (supplies) pay_in(transaction, transaction.token_in, supplied, ledger, context, receipt);
-  receipt.amount_in = supplied;
+  for (int k = 0; k < 2; ++k) {
+    if (supplied[k] > 0.0) pay_in(transaction, legs[k].asset, supplied[k], ledger, context, receipt);
+  }
+  receipt.amount_in = supplied[0];
+  receipt.amount_other = supplied[1];
   receipt.lending_position = position;
 }
 
