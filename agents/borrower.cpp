@@ -85,7 +85,7 @@ class Borrower final : public Agent {
   // Opened positions, ascending id, with their member: positions are opened
   // in order, so ids come back ascending within this agent.
   std::vector<std::pair<markets::PositionId, std::uint32_t>> by_position_;
-  std::vector<markets::PositionId> below_;  // scratch for positions_below
+  std::vector<markets::PositionId> below_;  // scratch for positions_below: the market's capacity
   double opened_ = 0, opened_mixed_ = 0, open_failures_ = 0, top_ups_ = 0, repays_ = 0, defence_value_ = 0, gas_paid_ = 0;
   double borrowed_value_ = 0;  // numeraire at block 0
 };
@@ -94,6 +94,7 @@ class BorrowerParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
   std::uint32_t positions = 1000;
+  std::uint32_t market_max_positions = 0;  // every position of the market may be below the trigger
   std::vector<core::AssetIndex> collateral_assets;
   std::vector<double> collateral_cumulative;  // cumulative weights, last = 1
   std::vector<double> collateral_loan_to_value;  // the market's loan_to_value per collateral asset
@@ -132,7 +133,7 @@ class BorrowerParams final : public AgentParams {
 };
 
 Borrower::Borrower(const BorrowerParams& params, const AgentContext& context)
-    : params_(params), index_(context.index), members_(params.positions), below_(params.positions) {
+    : params_(params), index_(context.index), members_(params.positions), below_(params.market_max_positions) {
   core::RandomStream random(context.seed, context.path, core::streams::agent(context.index));
   for (Member& member : members_) {
     const double pick = random.uniform();
@@ -320,6 +321,7 @@ std::shared_ptr<const AgentParams> parse_borrower(const config::ConfigNode& node
                                              positions, lending->max_positions, market.as_string()));
   }
   params->positions = static_cast<std::uint32_t>(positions);
+  params->market_max_positions = lending->max_positions;
   if (node.has("debt")) {
     params->debt = names.asset(node.child("debt"));
     const markets::LendingAssetParams* debt = listed(params->debt);

@@ -221,3 +221,31 @@ TEST_CASE("lending in world: protocols read the reference when no oracle is conf
   CHECK(series[metric * samples + samples - 1] == static_cast<double>(below));
   CHECK(below > 0);
 }
+
+TEST_CASE("lending in world: maker auctions nobody takes close as bad debt, taken ones do not", "[engine][lending]") {
+  // The stale-auction world with keepers that can pay, auctions that close
+  // when stale (reset: false), and gas either normal or so dear that no take
+  // ever pays (1e6 gwei x 400,000 gas = 400 ETH per transaction).
+  auto world = [](const std::string& gas) {
+    std::string yaml = stale_auctions_yaml;
+    yaml.replace(yaml.find("cusp: 0.5}"), 10, "cusp: 0.5, reset: false}");
+    yaml.replace(yaml.find("capital: {DAI: 0}"), 17, "capital: {DAI: 100000000}, bark_gas_used: 0");
+    yaml.replace(yaml.find("gas_price_gwei: 10"), 18, "gas_price_gwei: " + gas);
+    return yaml;
+  };
+  const Sim cheap(world("10")), dear(world("1000000"));
+  double cheap_takes = 0, cheap_bad_debt = 0, dear_takes = 0, dear_bad_debt = 0, dear_auctions = 0;
+  for (std::uint64_t path = 0; path < 2; ++path) {
+    const auto c = cheap.run_outcomes(path), d = dear.run_outcomes(path);
+    cheap_takes += c[cheap.outcome("vat.auction_takes")];
+    cheap_bad_debt += c[cheap.outcome("vat.bad_debt")];
+    dear_takes += d[dear.outcome("vat.auction_takes")];
+    dear_bad_debt += d[dear.outcome("vat.bad_debt")];
+    dear_auctions += d[dear.outcome("vat.auctions_started")];
+  }
+  CHECK(cheap_takes > 0);
+  CHECK(dear_auctions > 0);    // barks cost no gas here, so vaults still go to auction
+  CHECK(dear_takes == 0);      // but no take pays for its gas
+  CHECK(dear_bad_debt > 0);    // every auction closes stale: its debt is written off
+  CHECK(dear_bad_debt > cheap_bad_debt);
+}
