@@ -446,11 +446,12 @@ std::size_t Lending::positions_below(double bound, std::span<const double> price
         if (versions_[entry.position] != entry.version) continue;
         if (!consider(entry.position)) return found;
       }
+      for (const IndexEntry& entry : index_.buffered(pair)) {
+        if (!(entry.key > key_above[pair])) break;  // likewise
+        if (versions_[entry.position] != entry.version) continue;
+        if (!consider(entry.position)) return found;
+      }
     }
-  }
-  for (const IndexEntry& entry : index_.buffer()) {
-    if (versions_[entry.position] != entry.version || !(entry.key > key_above[entry.pair])) continue;
-    if (!consider(entry.position)) return found;
   }
   for (const PositionId position : complex_) {
     if (!consider(position)) return found;

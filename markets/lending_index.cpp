@@ -30,6 +30,7 @@ PositionIndex::PositionIndex(std::size_t max_positions) : buffer_capacity_(buffe
   // positions opened: max_positions is enough for the merged result.
   sorted_.reserve(max_positions);
   buffer_.reserve(buffer_capacity_);
+  scratch_.reserve(buffer_capacity_);
 }
 
 void PositionIndex::insert(const IndexEntry& entry, std::span<const std::uint32_t> versions) {
@@ -41,10 +42,39 @@ std::span<const IndexEntry> PositionIndex::sorted(std::size_t pair) const {
   return {sorted_.data() + pair_begin_[pair], sorted_.data() + pair_begin_[pair + 1]};
 }
 
+void PositionIndex::sort_buffer() const {
+  if (buffer_sorted_ == buffer_.size()) return;
+  // Sort the tail in place, then merge it with the head from the back
+  // (the tail moves to scratch_ first): O(buffer) moves, no allocation.
+  const auto head_end = buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_sorted_);
+  std::sort(head_end, buffer_.end(), comes_before);
+  scratch_.assign(head_end, buffer_.end());
+  std::size_t from_head = buffer_sorted_;
+  std::size_t from_tail = scratch_.size();
+  std::size_t write = buffer_.size();
+  while (from_tail > 0) {
+    if (from_head > 0 && comes_before(scratch_[from_tail - 1], buffer_[from_head - 1])) {
+      buffer_[--write] = buffer_[--from_head];
+    } else {
+      buffer_[--write] = scratch_[--from_tail];
+    }
+  }
+  buffer_sorted_ = buffer_.size();
+}
+
+std::span<const IndexEntry> PositionIndex::buffered(std::size_t pair) const {
+  sort_buffer();
+  const auto pair_of = [](const IndexEntry& entry, std::size_t value) { return entry.pair < value; };
+  const auto first = std::lower_bound(buffer_.begin(), buffer_.end(), pair, pair_of);
+  const auto last = std::lower_bound(first, buffer_.end(), pair + 1, pair_of);
+  return {buffer_.data() + (first - buffer_.begin()), static_cast<std::size_t>(last - first)};
+}
+
 void PositionIndex::merge(std::span<const std::uint32_t> versions) {
   const auto stale = [versions](const IndexEntry& entry) { return versions[entry.position] != entry.version; };
+  sort_buffer();
+  // remove_if keeps the order of what it keeps: both parts stay sorted.
   buffer_.erase(std::remove_if(buffer_.begin(), buffer_.end(), stale), buffer_.end());
-  std::sort(buffer_.begin(), buffer_.end(), comes_before);
   // remove_if keeps the order of what it keeps: the sorted part stays sorted.
   sorted_.erase(std::remove_if(sorted_.begin(), sorted_.end(), stale), sorted_.end());
   // Merge from the back into the space after the sorted part (within the
@@ -62,6 +92,7 @@ void PositionIndex::merge(std::span<const std::uint32_t> versions) {
     }
   }
   buffer_.clear();
+  buffer_sorted_ = 0;
   pair_begin_.fill(0);
   for (const IndexEntry& entry : sorted_) ++pair_begin_[entry.pair + 1];
   for (std::size_t pair = 0; pair < pair_count; ++pair) pair_begin_[pair + 1] += pair_begin_[pair];

@@ -4,7 +4,10 @@
 // asset, entries keyed by the time-invariant ratio
 //   key = scaled debt / (scaled collateral x liquidation threshold)
 // sorted per (collateral slot, debt slot) pair by key descending (ascending
-// health factor), plus an unsorted buffer of recently written entries.
+// health factor), plus a buffer of recently written entries, kept in the
+// same order (sorted lazily, when a query needs it), so a query stops early
+// in both and costs O(pairs x log buffer + entries found), whatever the
+// number of healthy positions or of changes waiting to be merged.
 //
 // Entries are never updated in place: a position that changes gets a new
 // version and a new entry in the buffer; its older entries are stale (their
@@ -69,14 +72,21 @@ class PositionIndex {
 
   // The sorted entries of one pair (key descending), stale ones included.
   std::span<const IndexEntry> sorted(std::size_t pair) const;
-  // Entries written since the last merge, in insertion order, stale ones included.
-  std::span<const IndexEntry> buffer() const { return {buffer_.data(), buffer_.size()}; }
+  // Entries of one pair written since the last merge (key descending),
+  // stale ones included. Sorts what was inserted since the last call: a
+  // cache, so const (a market is used by one thread at a time).
+  std::span<const IndexEntry> buffered(std::size_t pair) const;
 
  private:
   void merge(std::span<const std::uint32_t> versions);
+  // Sorts the buffer's unsorted tail into its sorted head (no allocation).
+  void sort_buffer() const;
 
   ReservedVector<IndexEntry> sorted_;  // by pair ascending, then key descending; capacity max_positions
-  ReservedVector<IndexEntry> buffer_;  // capacity buffer_capacity_
+  // buffer_[0, buffer_sorted_) is sorted like sorted_; the rest is in insertion order.
+  mutable ReservedVector<IndexEntry> buffer_;  // capacity buffer_capacity_
+  mutable ReservedVector<IndexEntry> scratch_;  // capacity buffer_capacity_: the tail while merging
+  mutable std::size_t buffer_sorted_ = 0;
   std::array<std::uint32_t, pair_count + 1> pair_begin_{};  // sorted_[pair_begin_[p], pair_begin_[p+1]) is pair p
   std::size_t buffer_capacity_ = 0;
 };
