@@ -65,7 +65,7 @@ class Liquidator final : public Agent {
   std::vector<double> chunk_payments_;  // debt_source: market, per chunk
   std::vector<core::BlockNumber> liquidatable_since_, last_seen_;  // per position id, when reaction_delay_blocks > 0
   double profit_ = 0, gas_paid_ = 0, liquidations_ = 0, takes_ = 0, barks_ = 0, reverts_ = 0;
-  double debt_repaid_value_ = 0, collateral_sold_value_ = 0, sale_impact_ = 0, skipped_unprofitable_ = 0;
+  double debt_repaid_value_ = 0, collateral_sold_value_ = 0, sale_impact_ = 0, skipped_unprofitable_ = 0, unfunded_ = 0;
 };
 
 class LiquidatorParams final : public AgentParams {
@@ -110,6 +110,9 @@ class LiquidatorParams final : public AgentParams {
          RiskTail::higher_is_worse},
         {"gas_paid", "numeraire", "gas paid", RiskTail::higher_is_worse},
         {"skipped_unprofitable", "count", "liquidatable positions (per block) it left because gas exceeded the profit",
+         RiskTail::higher_is_worse},
+        {"unfunded", "count",
+         "transactions not included because its wallet could not pay them (out of gas money or capital)",
          RiskTail::higher_is_worse},
     };
   }
@@ -310,10 +313,12 @@ void Liquidator::bark_vaults(const View& view, const markets::Lending& lending, 
 void Liquidator::take_auctions(const View& view, const markets::Lending& lending, TransactionSink& sink) {
   if (lending.active_auctions() == 0) return;
   const double gas_cost = view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei);
-  for (std::size_t id = 0; id < lending.auction_count(); ++id) {
-    const markets::Auction& auction = lending.auction(static_cast<markets::AuctionId>(id));
-    if (!auction.active || lending.auction_needs_reset(static_cast<markets::AuctionId>(id), view.time_seconds)) continue;
-    const double price = lending.auction_price(static_cast<markets::AuctionId>(id), view.time_seconds);
+  // Markets do not change while agents act (transactions execute after), so
+  // the market's list of running auctions is stable here.
+  for (const markets::AuctionId id : lending.active_auction_ids()) {
+    const markets::Auction& auction = lending.auction(id);
+    if (!auction.active || lending.auction_needs_reset(id, view.time_seconds)) continue;
+    const double price = lending.auction_price(id, view.time_seconds);
     if (!(price > 0.0)) continue;
     const double capital = view.wallets.balance(index_, auction.debt_asset);
     // What the tab needs at this price, the lot, and what the capital buys.
@@ -327,7 +332,7 @@ void Liquidator::take_auctions(const View& view, const markets::Lending& lending
     }
     core::Transaction transaction = base_transaction(params_.gas_used);
     transaction.kind = core::TransactionKind::take_auction;
-    transaction.position = static_cast<std::uint32_t>(id);
+    transaction.position = id;
     transaction.token_in = auction.debt_asset;
     transaction.amount_in = amount;
     transaction.limit_price = price;
@@ -341,6 +346,7 @@ void Liquidator::on_receipt(const core::Receipt& receipt, const View& view) {
   profit_ -= gas;
   if (!receipt.succeeded()) {
     if (receipt.included) reverts_ += 1.0;
+    if (!receipt.included && receipt.revert_reason == core::RevertReason::insufficient_balance) unfunded_ += 1.0;
     return;
   }
   const core::Transaction& transaction = receipt.transaction;
@@ -379,6 +385,7 @@ void Liquidator::finish(const View&, std::span<double> outcomes) {
   outcomes[7] = sale_impact_;
   outcomes[8] = gas_paid_;
   outcomes[9] = skipped_unprofitable_;
+  outcomes[10] = unfunded_;
 }
 
 std::shared_ptr<const AgentParams> parse_liquidator(const config::ConfigNode& node, const WorldNames& names) {

@@ -18,9 +18,13 @@ using lending_detail::PositionIndex;
 
 // A position's collateral counts as gone (its debt is written off) when the
 // collateral it can still be liquidated for is worth at most this fraction
-// of its debt: far below anything a liquidator would bother seizing, far
-// above the rounding of a seizure that took "everything".
-constexpr double dust_ratio = 1e-12;
+// of its debt: far below anything a liquidator would pay gas to seize, far
+// above the rounding of a seizure that took "everything", and above what a
+// liquidator leaves when it sizes its repayment with a relative safety
+// margin (1e-9 of it; agents/liquidator.cpp does). At 1e-12 such leftovers
+// kept insolvent positions on the books as underwater debt instead of bad
+// debt (found by experiments/short_squeeze).
+constexpr double dust_ratio = 1e-6;
 // An auction's tab (lot) counts as covered (sold out) at this fraction of
 // its value at bark: rounding in slice = owe / price can leave a few ulps.
 constexpr double auction_dust_ratio = 1e-12;

@@ -273,6 +273,8 @@ class Lending {
   std::size_t auction_count() const;
   const Auction& auction(AuctionId id) const;
   std::size_t active_auctions() const;
+  // Their ids, in no particular order (changes when auctions start or close).
+  std::span<const AuctionId> active_auction_ids() const { return {active_auctions_.data(), active_auctions_.size()}; }
   // Debt tokens per collateral token now (0 when inactive).
   double auction_price(AuctionId id, double now_seconds) const;
   bool auction_needs_reset(AuctionId id, double now_seconds) const;

@@ -66,7 +66,12 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
     append(series_metrics, id, std::move(series));
     append(outcome_metrics, id, std::move(outcomes));
   }
-  chain_slots = {0, 0, outcome_metrics.size(), chain_outcome_count};
+  chain_slots = {series_metrics.size(), 0, outcome_metrics.size(), chain_outcome_count};
+  if (spec->has_gas_process()) {
+    chain_slots.series_count = 1;
+    series_metrics.push_back({"chain.base_gas_price_gwei", "gwei", "the base gas price (chain.gas_process)",
+                              RiskTail::higher_is_worse});
+  }
   append(outcome_metrics, "chain",
          {{"transactions", "count", "transactions included in blocks", RiskTail::lower_is_worse},
           {"reverts", "count", "included transactions that reverted", RiskTail::higher_is_worse},
@@ -80,6 +85,11 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
            "what front-run targets received less than without the front-run, at reference prices (mev bundles; "
            "front-runs that outbid their target under priority_fee or random)",
            RiskTail::higher_is_worse}});
+  if (spec->has_gas_process()) {
+    chain_slots.outcome_count += 1;
+    outcome_metrics.push_back({"chain.peak_base_gas_price_gwei", "gwei", "the highest base gas price of the path",
+                               RiskTail::higher_is_worse});
+  }
   for (const AgentSpec& agent : spec->agents) {
     auto series = agent.params->series_metrics();
     auto outcomes = agent.params->outcome_metrics();
@@ -130,7 +140,14 @@ void ScenarioPlan::add_lending_metrics(const markets::LendingParams& lending, co
        RiskTail::higher_is_worse},
       {"auctions_started", "count", "maker: vaults sent to auction", RiskTail::higher_is_worse},
       {"auction_takes", "count", "maker: takes from auctions", RiskTail::higher_is_worse},
-      {"final_debt_value", "numeraire", "debt owed at the end, at reference prices", RiskTail::higher_is_worse},
+      {"final_debt_value", "numeraire", "debt owed by positions at the end, at reference prices", RiskTail::higher_is_worse},
+      {"auction_debt_value", "numeraire", "maker: debt in auctions still running at the end (not yet raised), at reference prices",
+       RiskTail::higher_is_worse},
+      {"protocol_collateral_value", "numeraire",
+       "maker, reset: false: collateral left by auctions closed unsold, kept by the protocol, at final reference prices",
+       RiskTail::lower_is_worse},
+      {"auction_resets", "count", "maker: resets of stale auctions (clip.redo)", RiskTail::higher_is_worse},
+      {"auctions_closed_stale", "count", "maker, reset: false: auctions closed unsold", RiskTail::higher_is_worse},
   };
   for (const markets::LendingAssetParams& asset : lending.assets) {
     if (!asset.borrowable) continue;

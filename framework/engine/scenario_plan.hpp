@@ -53,7 +53,9 @@ struct ScenarioPlan {
 // volume, fees, final_value (+ orders_placed, virtual_volume for a twamm);
 // a lending market's are listed in add_lending_metrics (scenario_plan.cpp),
 // in the order World::record_lending and finish_lending write them.
-// transactions, reverts, dropped, gas_paid, bundles, bribes, builder_revenue, victim_loss
+// transactions, reverts, dropped, gas_paid, bundles, bribes, builder_revenue,
+// victim_loss; with a gas process also the series base_gas_price_gwei and the
+// outcome peak_base_gas_price_gwei.
 inline constexpr std::size_t chain_outcome_count = 8;
 // An agent records at most this many series (a fixed scratch row per sample).
 inline constexpr std::size_t max_series_per_agent = 64;

@@ -132,6 +132,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   if (plan_.gas_stepper) {
     const int component = risky_index_[spec_.gas_process_asset];
     gas_state_ = core::initial_gas_price_state(price_state_.log_price(component));
+    peak_gas_price_gwei_ = spec_.gas_price_gwei;
   }
 
   view_.block_time_seconds = spec_.block_time_seconds;
@@ -504,6 +505,7 @@ void World::update_gas_price() {
   const int component = risky_index_[spec_.gas_process_asset];
   const double log_price = log_price_chunk_[(chunk_position_ - 1) * spec_.risky_assets.size() + static_cast<std::size_t>(component)];
   const double gas_price = plan_.gas_stepper->next(gas_state_, log_price);
+  peak_gas_price_gwei_ = std::max(peak_gas_price_gwei_, gas_price);
   view_.base_gas_price_gwei = gas_price;
   settlement_.base_gas_price_gwei = gas_price;
 }
@@ -514,7 +516,9 @@ void World::accrue_markets() {
     auto& lending = std::get<markets::Lending>(markets_[m]);
     if (lending.active_auctions() == 0) continue;
     // Keepers reset stale auctions (clip.redo); with reset off, they close.
+    const std::size_t running = lending.active_auctions();
     market_totals_[m].bad_debt += lending.reset_stale_auctions(protocol_prices_, now);
+    market_totals_[m].auctions_closed_stale += static_cast<double>(running - lending.active_auctions());
     ++market_versions_[m];
   }
   for (const core::MarketIndex m : twamm_markets_) {
@@ -712,6 +716,7 @@ void World::record(std::span<double> series, std::size_t sample) {
       slot(offset + 2) = market_value(markets_[m]) - pool_value(pool);
     }
   }
+  if (plan_.chain_slots.series_count > 0) slot(plan_.chain_slots.series_offset) = view_.base_gas_price_gwei;
   // Agents write a small contiguous scratch row; scatter it to [metric][sample].
   double scratch[max_series_per_agent];
   const agents::View& current = view();
@@ -748,6 +753,7 @@ void World::finish(std::span<double> outcomes) {
   outcomes[chain + 5] = bribes_;
   outcomes[chain + 6] = gas_paid_ + bribes_;
   outcomes[chain + 7] = victim_loss_;
+  if (plan_.chain_slots.outcome_count > chain_outcome_count) outcomes[chain + 8] = peak_gas_price_gwei_;
   const agents::View& current = view();
   for (std::size_t a = 0; a < agents_.size(); ++a) {
     const MetricSlots& slots = plan_.agent_slots[a];
@@ -817,7 +823,18 @@ void World::finish_lending(const markets::Lending& lending, std::size_t market, 
   out[8] = totals.auctions_started;
   out[9] = totals.auction_takes;
   out[10] = debt;
-  std::size_t next = 11;
+  double auction_debt = 0.0, protocol_collateral = 0.0, resets = 0.0;
+  for (std::size_t k = 0; k < lending.asset_count(); ++k) {
+    const core::AssetIndex asset = lending.asset(k);
+    auction_debt += lending.auction_debt(asset) * reference_prices_[asset];
+    protocol_collateral += lending.protocol_collateral(asset) * reference_prices_[asset];
+  }
+  for (markets::AuctionId id = 0; id < lending.auction_count(); ++id) resets += lending.auction(id).resets;
+  out[11] = auction_debt;
+  out[12] = protocol_collateral;
+  out[13] = resets;
+  out[14] = totals.auctions_closed_stale;
+  std::size_t next = 15;
   for (std::size_t k = 0; k < lending.asset_count(); ++k) {
     if (lending.params().assets[k].borrowable) out[next++] = lending.utilisation(lending.asset(k), now);
   }

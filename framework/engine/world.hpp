@@ -146,6 +146,7 @@ class World {
   core::RandomStream oracle_random_;
   std::vector<double> oracle_normals_;
   core::GasPriceState gas_state_;
+  double peak_gas_price_gwei_ = 0.0;
   // Agents may fall asleep (agents/wake.hpp) only while the gas price is
   // constant: their wake conditions assume it.
   bool idle_allowed_ = true;
@@ -192,7 +193,7 @@ class World {
     double orders_placed = 0, virtual_volume = 0;  // twamm
     // lending; numeraire at reference prices unless a count
     double liquidations = 0, liquidation_volume = 0, collateral_seized_value = 0, bad_debt = 0;
-    double auctions_started = 0, auction_takes = 0;
+    double auctions_started = 0, auction_takes = 0, auctions_closed_stale = 0;
   };
   std::vector<MarketTotals> market_totals_;
   double transactions_ = 0, reverts_ = 0, dropped_ = 0, gas_paid_ = 0;
