@@ -173,61 +173,82 @@ void Liquidator::act(const View& view, TransactionSink& sink) {
   liquidate_positions(view, lending, sink);
 }
 
+// The legs a liquidator takes on a position: its largest debt and its
+// largest collateral, at oracle prices.
+struct Legs {
+  core::AssetIndex debt_asset = 0, collateral_asset = 0;
+  double debt = 0, collateral = 0, bonus = 0;
+};
+
+Legs largest_legs(const markets::Lending& lending, markets::PositionId position, std::span<const double> prices,
+                  double now) {
+  Legs legs;
+  double debt_value = 0, collateral_value = 0;
+  for (const markets::LendingAssetParams& asset : lending.params().assets) {
+    const double owed = lending.debt(position, asset.asset, now);
+    const double held = lending.collateral(position, asset.asset, now);
+    if (owed * prices[asset.asset] > debt_value) {
+      legs.debt_asset = asset.asset;
+      legs.debt = owed;
+      debt_value = owed * prices[asset.asset];
+    }
+    if (asset.liquidation_threshold > 0.0 && held * prices[asset.asset] > collateral_value) {
+      legs.collateral_asset = asset.asset;
+      legs.collateral = held;
+      collateral_value = held * prices[asset.asset];
+      legs.bonus = asset.liquidation_bonus;
+    }
+  }
+  return legs;
+}
+
+// Collateral the liquidator receives for repaying `repay` (the market's rule,
+// markets/README.md "lending"): repay x P_debt / P_collateral x (1 + bonus),
+// less the compound seize share or the aave_v3 protocol fee on the bonus.
+double collateral_received(const markets::LendingParams& market, double repay, double price_ratio, double bonus) {
+  double seized = repay * price_ratio * (1.0 + bonus);
+  if (market.rules == markets::LendingRules::compound_v2) seized *= 1.0 - market.protocol_seize_share;
+  if (market.rules == markets::LendingRules::aave_v3) {
+    seized -= market.liquidation_protocol_fee * (seized - seized / (1.0 + bonus));
+  }
+  return seized;
+}
+
 void Liquidator::liquidate_positions(const View& view, const markets::Lending& lending, TransactionSink& sink) {
   const double now = view.time_seconds;
   const std::size_t count = lending.positions_below(1.0, view.oracle_prices, now, candidates_);
   const double gas_cost = view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei);
   const markets::LendingParams& market = lending.params();
+  const markets::Cpmm* debt_pool = params_.debt_market != core::no_market
+                                       ? &markets::constant_product_pool(view.markets[params_.debt_market])
+                                       : nullptr;
+  const double chunks = static_cast<double>(params_.chunks);
+  // Transactions per chunk: the liquidation, and the purchase of its debt.
+  const double transactions_per_chunk = debt_pool != nullptr ? 2.0 : 1.0;
   std::uint32_t sent = 0;
   for (std::size_t i = 0; i < count && sent < params_.max_liquidations_per_block; ++i) {
     const markets::PositionId position = candidates_[i];
     if (!ready(position, view.block)) continue;
-    // The largest debt and the largest collateral, at oracle prices.
-    core::AssetIndex debt_asset = 0, collateral_asset = 0;
-    double debt = 0, debt_value = 0, collateral = 0, collateral_value = 0, bonus = 0;
-    for (const markets::LendingAssetParams& asset : market.assets) {
-      const double owed = lending.debt(position, asset.asset, now);
-      const double held = lending.collateral(position, asset.asset, now);
-      if (owed * view.oracle_prices[asset.asset] > debt_value) {
-        debt_asset = asset.asset;
-        debt = owed;
-        debt_value = owed * view.oracle_prices[asset.asset];
-      }
-      if (asset.liquidation_threshold > 0.0 && held * view.oracle_prices[asset.asset] > collateral_value) {
-        collateral_asset = asset.asset;
-        collateral = held;
-        collateral_value = held * view.oracle_prices[asset.asset];
-        bonus = asset.liquidation_bonus;
-      }
-    }
-    if (!(debt > 0.0) || !(collateral > 0.0)) continue;
+    const Legs legs = largest_legs(lending, position, view.oracle_prices, now);
+    if (!(legs.debt > 0.0) || !(legs.collateral > 0.0)) continue;
     const double health = lending.health_factor(position, view.oracle_prices, now);
     const bool full = market.rules == markets::LendingRules::aave_v3 && health < market.full_liquidation_health_factor;
-    double repay = debt * (full ? 1.0 : market.close_factor);
+    double repay = legs.debt * (full ? 1.0 : market.close_factor);
     // The collateral caps the repayment (compound reverts beyond it; aave
     // shrinks it): repay x P_debt x (1 + bonus) <= collateral x P_collateral.
-    const double price_ratio = view.oracle_prices[debt_asset] / view.oracle_prices[collateral_asset];
-    const double covered = collateral / (price_ratio * (1.0 + bonus));
+    const double price_ratio = view.oracle_prices[legs.debt_asset] / view.oracle_prices[legs.collateral_asset];
+    const double covered = legs.collateral / (price_ratio * (1.0 + legs.bonus));
     const double compound_margin = market.rules == markets::LendingRules::compound_v2 ? 1.0 - 1e-9 : 1.0;
     repay = std::min(repay, covered * compound_margin);
-    // Repaid from the wallet, the capital in the debt asset caps it; bought
-    // on a pool, the capital in the pool's other token does (below).
-    if (params_.debt_market == core::no_market) repay = std::min(repay, view.wallets.balance(index_, debt_asset));
-    if (!(repay > 0.0)) continue;
-    double seized = repay * price_ratio * (1.0 + bonus);
-    if (market.rules == markets::LendingRules::compound_v2) seized *= 1.0 - market.protocol_seize_share;
-    if (market.rules == markets::LendingRules::aave_v3) seized -= market.liquidation_protocol_fee * (seized - seized / (1.0 + bonus));
-    const double chunks = static_cast<double>(params_.chunks);
-    // What the repaid debt costs: its reference value, or, bought on a pool,
-    // what the pool charges for it (in the pool's other token).
-    const markets::Cpmm* debt_pool = params_.debt_market != core::no_market
-                                         ? &markets::constant_product_pool(view.markets[params_.debt_market])
-                                         : nullptr;
-    double debt_cost = repay * view.reference_prices[debt_asset];
-    core::AssetIndex payment_asset = debt_asset;
-    double payment = 0.0;
-    if (debt_pool != nullptr) {
-      const bool debt_is_x = debt_pool->asset_x() == debt_asset;
+    // What the repaid debt costs: its reference value from the wallet, or
+    // what a pool charges for it in its other token.
+    double debt_cost = 0.0;
+    core::AssetIndex payment_asset = legs.debt_asset;
+    if (debt_pool == nullptr) {
+      repay = std::min(repay, view.wallets.balance(index_, legs.debt_asset));
+      debt_cost = repay * view.reference_prices[legs.debt_asset];
+    } else {
+      const bool debt_is_x = debt_pool->asset_x() == legs.debt_asset;
       payment_asset = debt_is_x ? debt_pool->asset_y() : debt_pool->asset_x();
       const double debt_reserve = debt_is_x ? debt_pool->reserve_x() : debt_pool->reserve_y();
       const double payment_reserve = debt_is_x ? debt_pool->reserve_y() : debt_pool->reserve_x();
@@ -235,20 +256,17 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
       // the payment token; its marginal cost R_pay R_debt / ((R_debt - r)^2 (1 - fee))
       // reaches what a unit of repaid debt earns in collateral, e = P_debt
       // (1 + bonus) (in payment tokens), at r* = R_debt - sqrt(R_pay R_debt / (e (1 - fee))).
-      const double earned = view.reference_prices[debt_asset] * (1.0 + bonus) / view.reference_prices[payment_asset];
-      const double best = debt_reserve - std::sqrt(payment_reserve * debt_reserve / (earned * (1.0 - debt_pool->fee())));
-      repay = std::min(repay, best);
+      const double earned =
+          view.reference_prices[legs.debt_asset] * (1.0 + legs.bonus) / view.reference_prices[payment_asset];
+      repay = std::min(repay, debt_reserve - std::sqrt(payment_reserve * debt_reserve / (earned * (1.0 - debt_pool->fee()))));
       if (!(repay > 0.0)) {
         skipped_unprofitable_ += 1.0;
         continue;
       }
-      seized = repay * price_ratio * (1.0 + bonus);
-      if (market.rules == markets::LendingRules::compound_v2) seized *= 1.0 - market.protocol_seize_share;
-      if (market.rules == markets::LendingRules::aave_v3) seized -= market.liquidation_protocol_fee * (seized - seized / (1.0 + bonus));
       // Each chunk buys its share after the previous chunks' purchases moved
       // the pool: price them in that order on a copy.
       markets::Cpmm after_purchases = *debt_pool;
-      payment = 0.0;
+      double payment = 0.0;
       for (std::uint32_t chunk = 0; chunk < params_.chunks; ++chunk) {
         chunk_payments_[chunk] = after_purchases.amount_in_for(!debt_is_x, repay / chunks);
         after_purchases.swap(payment_asset, chunk_payments_[chunk], 0.0);
@@ -260,23 +278,25 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
       }
       debt_cost = payment * view.reference_prices[payment_asset];
     }
-    const double profit = sale_value(view, collateral_asset, seized) - debt_cost - chunks * gas_cost *
-                          (debt_pool != nullptr ? 2.0 : 1.0);
+    if (!(repay > 0.0)) continue;
+    const double seized = collateral_received(market, repay, price_ratio, legs.bonus);
+    const double profit = sale_value(view, legs.collateral_asset, seized) - debt_cost -
+                          chunks * transactions_per_chunk * gas_cost;
     if (!(profit > params_.min_profit)) {
       skipped_unprofitable_ += 1.0;
       continue;
     }
-    core::Transaction transaction = base_transaction(params_.gas_used);
-    transaction.kind = core::TransactionKind::liquidate;
-    transaction.position = position;
-    transaction.token_in = debt_asset;
-    transaction.token_other = collateral_asset;
-    transaction.amount_in = repay / chunks;
+    core::Transaction liquidation = base_transaction(params_.gas_used);
+    liquidation.kind = core::TransactionKind::liquidate;
+    liquidation.position = position;
+    liquidation.token_in = legs.debt_asset;
+    liquidation.token_other = legs.collateral_asset;
+    liquidation.amount_in = repay / chunks;
     core::Transaction purchase = base_transaction(params_.gas_used);
     if (debt_pool != nullptr) {
       // amount_out(amount_in_for(r)) can round below r: the purchase asks for
       // a hair less, and the liquidation repays a hair less than that.
-      transaction.amount_in = repay / chunks * (1.0 - 1e-9);
+      liquidation.amount_in = repay / chunks * (1.0 - 1e-9);
       purchase.kind = core::TransactionKind::swap;
       purchase.market = params_.debt_market;
       purchase.sale = core::CollateralSale::keep;
@@ -289,7 +309,7 @@ void Liquidator::liquidate_positions(const View& view, const markets::Lending& l
         purchase.amount_in = chunk_payments_[chunk];
         submitted = sink.submit(purchase);
       }
-      submitted = submitted && sink.submit(transaction);
+      submitted = submitted && sink.submit(liquidation);
     }
     if (!submitted) return;
     ++sent;
