@@ -285,6 +285,11 @@ double Lending::protocol_collateral(core::AssetIndex asset) const {
   return slot < asset_count_ ? pools_[slot].protocol_collateral : 0.0;
 }
 
+double Lending::auction_collateral(core::AssetIndex asset) const {
+  const std::size_t slot = slot_of(asset);
+  return slot < asset_count_ ? pools_[slot].auction_collateral : 0.0;
+}
+
 double Lending::auction_debt(core::AssetIndex asset) const {
   const std::size_t slot = slot_of(asset);
   return slot < asset_count_ ? pools_[slot].auction_debt : 0.0;

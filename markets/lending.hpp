@@ -220,6 +220,8 @@ class Lending {
   // Debt of active auctions not yet raised (their debt_owed), tokens of the
   // debt asset: the "(+ debt in auctions)" term of the accounting identity.
   double auction_debt(core::AssetIndex asset) const;
+  // Collateral in active auctions (their lots), tokens.
+  double auction_collateral(core::AssetIndex asset) const;
 
   // Brings an asset's indices up to now_seconds (the engine calls it; every
   // operation below also accrues the assets it touches first).

@@ -823,18 +823,20 @@ void World::finish_lending(const markets::Lending& lending, std::size_t market, 
   out[8] = totals.auctions_started;
   out[9] = totals.auction_takes;
   out[10] = debt;
-  double auction_debt = 0.0, protocol_collateral = 0.0, resets = 0.0;
+  double auction_debt = 0.0, auction_collateral = 0.0, protocol_collateral = 0.0, resets = 0.0;
   for (std::size_t k = 0; k < lending.asset_count(); ++k) {
     const core::AssetIndex asset = lending.asset(k);
     auction_debt += lending.auction_debt(asset) * reference_prices_[asset];
+    auction_collateral += lending.auction_collateral(asset) * reference_prices_[asset];
     protocol_collateral += lending.protocol_collateral(asset) * reference_prices_[asset];
   }
   for (markets::AuctionId id = 0; id < lending.auction_count(); ++id) resets += lending.auction(id).resets;
   out[11] = auction_debt;
-  out[12] = protocol_collateral;
-  out[13] = resets;
-  out[14] = totals.auctions_closed_stale;
-  std::size_t next = 15;
+  out[12] = auction_collateral;
+  out[13] = protocol_collateral;
+  out[14] = resets;
+  out[15] = totals.auctions_closed_stale;
+  std::size_t next = 16;
   for (std::size_t k = 0; k < lending.asset_count(); ++k) {
     if (lending.params().assets[k].borrowable) out[next++] = lending.utilisation(lending.asset(k), now);
   }
