@@ -19,8 +19,7 @@ constexpr config::KeySpec borrower_keys[] = {
      "the collateral mix: each position posts one collateral asset, drawn with these weights (> 0, normalised)"},
     {"mixed_collateral_fraction", "number", "0",
      "fraction of positions that post two different collateral assets of the mix (the second drawn like the first, "
-     "given it differs), the second worth a uniform 20-80% share of the collateral value; in [0, 1]. Such positions "
-     "are checked one by one by the market's index, so keep them a minority in large populations"},
+     "given it differs), the second worth a uniform 20-80% share of the collateral value; in [0, 1]"},
     {"debt", "string", "the numeraire if borrowable, else the market's only borrowable asset", "the asset every position borrows"},
     {"size_numeraire", "map", "{median: 20000, sigma: 1.0}",
      "collateral value of a position at block 0, lognormal: {median: numeraire (> 0), sigma: >= 0}"},

@@ -120,6 +120,9 @@ Lending::Lending(const LendingParams& params, core::AgentIndex genesis_owner) : 
   positions_.reserve(params_.max_positions);
   versions_.reserve(params_.max_positions);
   complex_.reserve(params_.max_positions);
+  complex_snapshot_.sorted.reserve(params_.max_positions);
+  complex_snapshot_.changed_capacity = PositionIndex::buffer_capacity_for(params_.max_positions);
+  complex_snapshot_.changed.reserve(complex_snapshot_.changed_capacity);
   index_ = PositionIndex(params_.max_positions);
   auctions_.reserve(params_.max_auctions);
   auction_books_.reserve(params_.max_auctions);
@@ -415,6 +418,15 @@ void Lending::reindex(PositionId position) {
     entry.pair = static_cast<std::uint16_t>(collateral_slot * PositionIndex::pair_stride + debt_slot);
     index_.insert(entry, versions_);
   }
+  if (complex && state.changed_generation != complex_snapshot_.generation) {
+    // Its snapshot entry (if any) is stale now: queries check it directly.
+    if (complex_snapshot_.changed.size() < complex_snapshot_.changed_capacity) {
+      complex_snapshot_.changed.push_back(position);
+      state.changed_generation = complex_snapshot_.generation;
+    } else {
+      complex_snapshot_.valid = false;
+    }
+  }
   if (complex && state.complex_slot == no_complex_slot) {
     state.complex_slot = static_cast<std::uint32_t>(complex_.size());
     complex_.push_back(position);
@@ -462,10 +474,63 @@ std::size_t Lending::positions_below(double bound, std::span<const double> price
       }
     }
   }
-  for (const PositionId position : complex_) {
+  if (complex_.empty()) return found;
+  ComplexSnapshot& snapshot = complex_snapshot_;
+  // g: the worst move of the collateral sides over the best of the debt
+  // sides since the snapshot (slots whose side was 0 hold no value then or now).
+  const auto worst_move = [&] {
+    double collateral_move = INFINITY, debt_move = 0.0;
+    for (std::size_t slot = 0; slot < asset_count_; ++slot) {
+      const double price = prices[params_.assets[slot].asset];
+      if (snapshot.collateral_side[slot] > 0.0) {
+        collateral_move = std::min(collateral_move, price * indices[slot].supply / snapshot.collateral_side[slot]);
+      }
+      debt_move = std::max(debt_move, price * indices[slot].borrow / snapshot.debt_side[slot]);
+    }
+    return debt_move > 0.0 && collateral_move < INFINITY ? collateral_move / debt_move : 1.0;
+  };
+  double move = snapshot.valid ? worst_move() : 0.0;
+  if (!(move >= 0.5)) {
+    rebuild_complex_snapshot(indices, prices);
+    move = 1.0;
+  }
+  // Safe for sure: health at the snapshot >= bound / (g (1 - slack)).
+  const double safe_from = bound / (move * (1.0 - index_key_slack));
+  for (const ComplexEntry& entry : snapshot.sorted) {
+    if (!(entry.health < safe_from)) break;
+    if (versions_[entry.position] != entry.version) continue;  // changed since: checked below
+    if (!consider(entry.position)) return found;
+  }
+  for (const PositionId position : snapshot.changed) {
+    if (positions_[position].complex_slot == no_complex_slot) continue;  // in the pair index now (or no debt)
     if (!consider(position)) return found;
   }
   return found;
+}
+
+void Lending::rebuild_complex_snapshot(const SlotIndices& indices, std::span<const double> prices) const {
+  ComplexSnapshot& snapshot = complex_snapshot_;
+  for (std::size_t slot = 0; slot < asset_count_; ++slot) {
+    const double price = prices[params_.assets[slot].asset];
+    snapshot.collateral_side[slot] = price * indices[slot].supply;
+    snapshot.debt_side[slot] = price * indices[slot].borrow;
+  }
+  snapshot.sorted.clear();
+  for (const PositionId position : complex_) {
+    snapshot.sorted.push_back({value(positions_[position], indices, prices).health_factor(), position, versions_[position]});
+  }
+  // A total order (health, then position), so the result never depends on
+  // std::sort's handling of ties. A NaN health (prices were checked: none
+  // expected) counts as 0, so the position is always checked.
+  for (ComplexEntry& entry : snapshot.sorted) {
+    if (std::isnan(entry.health)) entry.health = 0.0;
+  }
+  std::sort(snapshot.sorted.begin(), snapshot.sorted.end(), [](const ComplexEntry& a, const ComplexEntry& b) {
+    return a.health != b.health ? a.health < b.health : a.position < b.position;
+  });
+  snapshot.changed.clear();
+  ++snapshot.generation;
+  snapshot.valid = true;
 }
 
 // -------------------------------------------------------------- operations ----

@@ -309,6 +309,7 @@ class Lending {
     std::uint16_t active_auctions = 0;          // maker: auctions of this vault still running
     std::uint8_t auction_collateral_slot = 0;   // maker: their collateral slot
     std::uint32_t complex_slot = no_complex_slot;  // where it is in complex_, if there
+    std::uint32_t changed_generation = 0;          // the complex snapshot it was last listed as changed in
     std::array<double, max_lending_assets> scaled_supply{};
     std::array<double, max_lending_assets> scaled_debt{};
   };
@@ -357,6 +358,30 @@ class Lending {
   lending_detail::ReservedVector<std::uint32_t> versions_;   // per position, bumped on every change
   lending_detail::PositionIndex index_;
   lending_detail::ReservedVector<PositionId> complex_;  // positions with debt not in the pair index
+  // The complex positions for positions_below: sorted by health factor at a
+  // snapshot of every slot's price x index. A position unchanged since has
+  // health now >= its snapshot health x g, where g = the smallest move of a
+  // collateral side (price x supply index, now / snapshot) over the largest
+  // move of a debt side (price x borrow index): a query stops at the first
+  // snapshot health that g proves safe, then checks the positions changed
+  // since. Rebuilt by a query (O(M log M)) when there is none, when too many
+  // positions changed, or when g fell below 1/2. A cache, so mutable.
+  struct ComplexEntry {
+    double health = 0.0;
+    PositionId position = 0;
+    std::uint32_t version = 0;
+  };
+  struct ComplexSnapshot {
+    bool valid = false;
+    std::uint32_t generation = 1;
+    std::array<double, max_lending_assets> collateral_side{};
+    std::array<double, max_lending_assets> debt_side{};
+    lending_detail::ReservedVector<ComplexEntry> sorted;  // ascending health; capacity max_positions
+    lending_detail::ReservedVector<PositionId> changed;   // complex positions changed since; capacity changed_capacity
+    std::size_t changed_capacity = 0;
+  };
+  mutable ComplexSnapshot complex_snapshot_;
+  void rebuild_complex_snapshot(const SlotIndices& indices, std::span<const double> prices) const;
   lending_detail::ReservedVector<Auction> auctions_;    // capacity max_auctions
   lending_detail::ReservedVector<AuctionBook> auction_books_;
   lending_detail::ReservedVector<AuctionId> active_auctions_;
