@@ -158,13 +158,21 @@ std::size_t Lending::slot_of(core::AssetIndex asset) const {
 // ----------------------------------------------------------------- accrual ----
 
 Lending::Pool Lending::projected(std::size_t slot, double now_seconds) const {
-  Pool pool = pools_[slot];
+  Projection& memo = projections_[slot];
+  if (memo.valid && memo.now_seconds == now_seconds && memo.input == pools_[slot]) return memo.output;
+  memo.output = project(pools_[slot], params_.assets[slot], now_seconds);
+  memo.input = pools_[slot];
+  memo.now_seconds = now_seconds;
+  memo.valid = true;
+  return memo.output;
+}
+
+Lending::Pool Lending::project(Pool pool, const LendingAssetParams& asset, double now_seconds) {
   const double elapsed_seconds = now_seconds - pool.last_accrual_seconds;
   if (!(elapsed_seconds > 0.0)) return pool;  // same time, the past, or NaN: nothing accrues
   pool.last_accrual_seconds = now_seconds;
   const double debt = pool.scaled_debt * pool.borrow_index;
   if (!(debt > 0.0)) return pool;
-  const LendingAssetParams& asset = params_.assets[slot];
   // The rate of the utilisation at the start of the interval, compounded
   // per second: (1 + rate / seconds_per_year) ^ elapsed (README: "Interest"),
   // evaluated as exp(elapsed x log1p(rate / seconds_per_year)): rounding

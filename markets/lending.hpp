@@ -303,7 +303,19 @@ class Lending {
     double protocol_collateral = 0.0;  // lots of auctions closed unsold (reset: false)
     double bad_debt = 0.0;
     double supplier_loss = 0.0;
+    bool operator==(const Pool&) const = default;
   };
+  // The last projection of each slot, reused while the pool and the time are
+  // the same: a liquidator or a record reads thousands of balances in one
+  // block, each needing the slot's indices (an exp and a log1p). A cache of
+  // a pure function of (pool, time), so mutable and results unchanged.
+  struct Projection {
+    bool valid = false;
+    double now_seconds = 0.0;
+    Pool input;
+    Pool output;
+  };
+  mutable std::array<Projection, max_lending_assets> projections_{};
   struct PositionState {
     core::AgentIndex owner = core::no_agent;
     std::uint16_t active_auctions = 0;          // maker: auctions of this vault still running
@@ -337,7 +349,8 @@ class Lending {
   };
 
   std::size_t slot_of(core::AssetIndex asset) const;  // asset_count_ when not listed
-  Pool projected(std::size_t slot, double now_seconds) const;
+  Pool projected(std::size_t slot, double now_seconds) const;  // memoised project()
+  static Pool project(Pool pool, const LendingAssetParams& asset, double now_seconds);
   SlotIndices indices_for(const PositionState& position, double now_seconds) const;
   SlotIndices all_indices(double now_seconds) const;
   Valuation value(const PositionState& position, const SlotIndices& indices, std::span<const double> prices) const;
