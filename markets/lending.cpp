@@ -557,17 +557,20 @@ LendingResult Lending::open_position(core::AgentIndex owner) {
   return result;
 }
 
+// What every position operation checks first, in this order.
+RevertReason Lending::check_operation(PositionId position, std::size_t slot, bool amount_valid) const {
+  if (position >= positions_.size()) return RevertReason::not_owner;
+  if (slot == asset_count_) return RevertReason::invalid_token;
+  if (!amount_valid) return RevertReason::invalid_amount;
+  return RevertReason::none;
+}
+
 LendingResult Lending::supply(PositionId position, core::AssetIndex asset, double amount, double now_seconds) {
   LendingResult result;
   result.position = position;
   const std::size_t slot = slot_of(asset);
-  if (position >= positions_.size()) {
-    result.revert_reason = RevertReason::not_owner;
-  } else if (slot == asset_count_) {
-    result.revert_reason = RevertReason::invalid_token;
-  } else if (!positive_finite(amount)) {
-    result.revert_reason = RevertReason::invalid_amount;
-  } else if (!(pools_[slot].supply_index > 0.0)) {
+  result.revert_reason = check_operation(position, slot, positive_finite(amount));
+  if (result.succeeded() && !(pools_[slot].supply_index > 0.0)) {
     result.revert_reason = RevertReason::unsupported;  // a pool whose suppliers were wiped out
   }
   if (!result.succeeded()) return result;
@@ -604,13 +607,8 @@ LendingResult Lending::withdraw(PositionId position, core::AssetIndex asset, dou
   LendingResult result;
   result.position = position;
   const std::size_t slot = slot_of(asset);
-  if (position >= positions_.size()) {
-    result.revert_reason = RevertReason::not_owner;
-  } else if (slot == asset_count_) {
-    result.revert_reason = RevertReason::invalid_token;
-  } else if (!(amount > 0.0) || !prices_usable(prices)) {
-    result.revert_reason = RevertReason::invalid_amount;  // +inf: withdraw everything
-  }
+  // +inf: withdraw everything.
+  result.revert_reason = check_operation(position, slot, amount > 0.0 && prices_usable(prices));
   if (!result.succeeded()) return result;
   PositionState& state = positions_[position];
   const SlotIndices indices = all_indices(now_seconds);
@@ -649,15 +647,8 @@ LendingResult Lending::borrow(PositionId position, core::AssetIndex asset, doubl
   LendingResult result;
   result.position = position;
   const std::size_t slot = slot_of(asset);
-  if (position >= positions_.size()) {
-    result.revert_reason = RevertReason::not_owner;
-  } else if (slot == asset_count_) {
-    result.revert_reason = RevertReason::invalid_token;
-  } else if (!positive_finite(amount) || !prices_usable(prices)) {
-    result.revert_reason = RevertReason::invalid_amount;
-  } else if (!params_.assets[slot].borrowable) {
-    result.revert_reason = RevertReason::unsupported;
-  }
+  result.revert_reason = check_operation(position, slot, positive_finite(amount) && prices_usable(prices));
+  if (result.succeeded() && !params_.assets[slot].borrowable) result.revert_reason = RevertReason::unsupported;
   if (!result.succeeded()) return result;
   PositionState& state = positions_[position];
   if (params_.rules == LendingRules::maker) {
@@ -702,13 +693,7 @@ LendingResult Lending::repay(PositionId position, core::AssetIndex asset, double
   LendingResult result;
   result.position = position;
   const std::size_t slot = slot_of(asset);
-  if (position >= positions_.size()) {
-    result.revert_reason = RevertReason::not_owner;
-  } else if (slot == asset_count_) {
-    result.revert_reason = RevertReason::invalid_token;
-  } else if (!(amount > 0.0)) {
-    result.revert_reason = RevertReason::invalid_amount;  // +inf: repay everything
-  }
+  result.revert_reason = check_operation(position, slot, amount > 0.0);  // +inf: repay everything
   if (!result.succeeded()) return result;
   PositionState& state = positions_[position];
   const double index = projected(slot, now_seconds).borrow_index;

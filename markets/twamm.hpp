@@ -21,6 +21,7 @@
 #include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
 #include "markets/cpmm.hpp"
+#include "markets/reserved_vector.hpp"
 
 namespace defisim::markets {
 
@@ -179,30 +180,6 @@ class Twamm {
  private:
   static constexpr int sells_x = 0;
   static constexpr int sells_y = 1;
-
-  // A std::vector whose copies keep the original's reserved capacity
-  // (std::vector's own copy shrinks it to the size): a copied Twamm, e.g.
-  // the state an engine saves and restores around a bundle, then never
-  // allocates afterwards either.
-  template <typename T>
-  class ReservedVector : public std::vector<T> {
-   public:
-    ReservedVector() = default;
-    ReservedVector(const ReservedVector& other) : std::vector<T>() { copy_from(other); }
-    ReservedVector& operator=(const ReservedVector& other) {
-      if (this != &other) copy_from(other);
-      return *this;
-    }
-    ReservedVector(ReservedVector&&) noexcept = default;
-    ReservedVector& operator=(ReservedVector&&) noexcept = default;
-    ~ReservedVector() = default;
-
-   private:
-    void copy_from(const ReservedVector& other) {
-      this->reserve(other.capacity());  // no-op when this one is as large already
-      this->assign(other.begin(), other.end());
-    }
-  };
 
   // A sum kept as an unevaluated pair high + low (Knuth's TwoSum), so that
   // adding and later removing sales rates of very different sizes leaves the
