@@ -149,10 +149,7 @@ double Liquidator::sale_value(const View& view, core::AssetIndex asset, double a
   const double value = amount * view.reference_prices[asset];
   switch (params_.sale) {
     case core::CollateralSale::keep: return value;
-    case core::CollateralSale::reference_venue: {
-      const double depth = params_.venue_depth_numeraire;
-      return depth > 0.0 ? -depth * std::expm1(-value / depth) : value;
-    }
+    case core::CollateralSale::reference_venue: return core::venue_sale_proceeds(value, params_.venue_depth_numeraire);
     case core::CollateralSale::market: {
       const markets::Cpmm& pool = markets::constant_product_pool(view.markets[params_.sale_market]);
       const bool x_in = asset == pool.asset_x();

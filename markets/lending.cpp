@@ -281,30 +281,20 @@ double Lending::holdings_of(core::AssetIndex asset) const {
   return pool.cash + pool.auction_collateral + pool.protocol_collateral;
 }
 
-double Lending::bad_debt(core::AssetIndex asset) const {
+double Lending::pool_field(core::AssetIndex asset, double Pool::*field) const {
   const std::size_t slot = slot_of(asset);
-  return slot < asset_count_ ? pools_[slot].bad_debt : 0.0;
+  return slot < asset_count_ ? pools_[slot].*field : 0.0;
 }
 
-double Lending::supplier_loss(core::AssetIndex asset) const {
-  const std::size_t slot = slot_of(asset);
-  return slot < asset_count_ ? pools_[slot].supplier_loss : 0.0;
-}
+double Lending::bad_debt(core::AssetIndex asset) const { return pool_field(asset, &Pool::bad_debt); }
 
-double Lending::protocol_collateral(core::AssetIndex asset) const {
-  const std::size_t slot = slot_of(asset);
-  return slot < asset_count_ ? pools_[slot].protocol_collateral : 0.0;
-}
+double Lending::supplier_loss(core::AssetIndex asset) const { return pool_field(asset, &Pool::supplier_loss); }
 
-double Lending::auction_collateral(core::AssetIndex asset) const {
-  const std::size_t slot = slot_of(asset);
-  return slot < asset_count_ ? pools_[slot].auction_collateral : 0.0;
-}
+double Lending::protocol_collateral(core::AssetIndex asset) const { return pool_field(asset, &Pool::protocol_collateral); }
 
-double Lending::auction_debt(core::AssetIndex asset) const {
-  const std::size_t slot = slot_of(asset);
-  return slot < asset_count_ ? pools_[slot].auction_debt : 0.0;
-}
+double Lending::auction_collateral(core::AssetIndex asset) const { return pool_field(asset, &Pool::auction_collateral); }
+
+double Lending::auction_debt(core::AssetIndex asset) const { return pool_field(asset, &Pool::auction_debt); }
 
 // --------------------------------------------------------------- positions ----
 

@@ -349,6 +349,7 @@ class Lending {
   };
 
   std::size_t slot_of(core::AssetIndex asset) const;  // asset_count_ when not listed
+  double pool_field(core::AssetIndex asset, double Pool::*field) const;  // 0 when not listed
   core::RevertReason check_operation(PositionId position, std::size_t slot, bool amount_valid) const;
   Pool projected(std::size_t slot, double now_seconds) const;  // memoised project()
   static Pool project(Pool pool, const LendingAssetParams& asset, double now_seconds);

@@ -370,28 +370,24 @@ def main() -> int:
     check(share >= 0.9 and median > 0.25 * debt0,
           f"4. shallowest pool ({depths[0] / 1e6:g}M, bonus {bonuses[0]:.0%}): debt above collateral at the end on "
           f"{share:.1%} of paths (>= 90%), median shortfall {money(median)} (> 25% of {money(debt0)})")
-    worst5 = None
-    for cf in cfs:
-        for bonus in bonuses:
-            for a, b in zip(depths, depths[1:]):
-                d = short[(cf, bonus, b)] - short[(cf, bonus, a)]
-                m, se = mean_se(d)
-                z = m / se if se > 0 else (0.0 if m <= 0 else math.inf)
-                if worst5 is None or z > worst5[0]:
-                    worst5 = (z, cf, bonus, a, b, m)
-    z, cf, bonus, a, b, m = worst5
+    # The largest paired z-score of "more shortfall" over neighbouring values
+    # of one parameter (`key(step_from, step_to, fixed...)` names the two
+    # scenarios): z > Z would mean the step increases the shortfall.
+    def worst_increase(steps, fixed_a, fixed_b, key):
+        worst = None
+        for x in fixed_a:
+            for y in fixed_b:
+                for a, b in zip(steps, steps[1:]):
+                    m, se = mean_se(short[key(b, x, y)] - short[key(a, x, y)])
+                    z = m / se if se > 0 else (0.0 if m <= 0 else math.inf)
+                    if worst is None or z > worst[0]:
+                        worst = (z, x, y, a, b, m)
+        return worst
+
+    z, cf, bonus, a, b, m = worst_increase(depths, cfs, bonuses, lambda step, cf, bonus: (cf, bonus, step))
     check(z <= Z, f"5. deeper pool -> no more shortfall: largest paired z = {z:.2f} (close factor {cf:g}, bonus "
           f"{bonus:.0%}, {a / 1e6:g}M -> {b / 1e6:g}M: {money(m)})")
-    worst6 = None
-    for cf in cfs:
-        for depth in depths:
-            for a, b in zip(bonuses, bonuses[1:]):
-                d = short[(cf, b, depth)] - short[(cf, a, depth)]
-                m, se = mean_se(d)
-                z = m / se if se > 0 else (0.0 if m <= 0 else math.inf)
-                if worst6 is None or z > worst6[0]:
-                    worst6 = (z, cf, depth, a, b, m)
-    z, cf, depth, a, b, m = worst6
+    z, cf, depth, a, b, m = worst_increase(bonuses, cfs, depths, lambda step, cf, depth: (cf, step, depth))
     check(z <= Z, f"6. higher bonus -> no more shortfall: largest paired z = {z:.2f} (close factor {cf:g}, pool "
           f"{depth / 1e6:g}M, {a:.0%} -> {b:.0%}: {money(m)})")
     worst7 = None

@@ -5,6 +5,7 @@
 // block builder orders them and the engine executes each against its market.
 // A transaction that cannot execute is not an exception: it reverts, pays its
 // gas, and its sender gets a Receipt with the reason.
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 
@@ -137,6 +138,16 @@ struct Transaction {
   // are D (1 - exp(-V / D)) with D this depth, about V (1 - V / 2D) for V << D.
   double venue_depth_numeraire = 0.0;
 };
+
+// What the reference venue pays, in numeraire, for collateral worth `value`
+// at the reference price when its depth is `depth` (CollateralSale::
+// reference_venue): the book is walked down exponentially, so the proceeds
+// are depth (1 - exp(-value / depth)), computed as -depth expm1(-value / depth)
+// to keep small sales exact; no impact when depth <= 0. The settlement pays
+// it; a liquidator predicts it.
+inline double venue_sale_proceeds(double value, double depth) {
+  return depth > 0.0 ? -depth * std::expm1(-value / depth) : value;
+}
 
 struct Receipt {
   Transaction transaction;

@@ -46,10 +46,8 @@ void sell_collateral(const Transaction& transaction, core::AssetIndex collateral
                      Receipt& receipt) {
   if (transaction.sale == CollateralSale::keep || !(amount > 0.0)) return;
   if (transaction.sale == CollateralSale::reference_venue) {
-    const double value = amount * context.reference_prices[collateral];
-    const double depth = transaction.venue_depth_numeraire;
-    // -expm1(-v/d) = 1 - exp(-v/d) without cancellation for small v/d.
-    const double proceeds = depth > 0.0 ? -depth * std::expm1(-value / depth) : value;
+    const double proceeds =
+        core::venue_sale_proceeds(amount * context.reference_prices[collateral], transaction.venue_depth_numeraire);
     ledger.balance(transaction.sender, collateral) -= amount;
     ledger.venue(collateral) += amount;
     ledger.venue(context.numeraire) -= proceeds;
