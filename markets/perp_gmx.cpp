@@ -90,6 +90,7 @@ GmxPool::GmxPool(const GmxParams& params, std::span<const double> prices) : para
     marked_price_[slot] = prices[asset.asset];
   }
   positions_.reserve(params_.max_positions);
+  open_positions_.reserve(params_.max_positions);
   // The genesis deposit: 1 share per numeraire of AUM, no fee.
   total_supply_ = aum(prices);
   net_deposits_usd_ = total_supply_;
@@ -411,6 +412,7 @@ GmxTradeResult GmxPool::increase(GmxPositionId id, bool is_new, core::AgentIndex
   holdings_[collateral_slot] += collateral_amount;
   if (is_new) {
     ++open_by_collateral_[collateral_slot];
+    open_positions_.insert(id);
     positions_.push_back(next);
   } else {
     positions_[id] = next;
@@ -543,6 +545,7 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
   position.collateral_usd = collateral;
   if (full) {
     position.open = false;
+    open_positions_.erase(id);
     position.reserve_amount = 0.0;
     close_books(position);
   }
@@ -629,6 +632,7 @@ GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double
   pnl_.trader_pnl += equity - fee - params_.liquidation_fee_usd;
   position.realised_pnl_usd += check.pnl_usd;
   position.open = false;
+  open_positions_.erase(id);
   position.size_usd = 0.0;
   position.collateral_usd = 0.0;
   position.reserve_amount = 0.0;

@@ -71,6 +71,7 @@
 
 #include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
+#include "markets/open_ids.hpp"
 #include "markets/perp.hpp"
 #include "markets/reserved_vector.hpp"
 
@@ -189,6 +190,9 @@ class GmxPool {
   // ---- positions
   std::size_t position_count() const { return positions_.size(); }
   const GmxPosition& position(GmxPositionId id) const { return positions_[id]; }
+  // The open positions, in no particular (but deterministic) order.
+  std::size_t open_position_count() const { return open_positions_.size(); }
+  GmxPositionId open_position_id(std::size_t slot) const { return open_positions_[slot]; }
   double position_pnl_usd(GmxPositionId id,
                           std::span<const double> prices) const;      // getDelta, signed
   double borrow_fee_usd(GmxPositionId id, double now_seconds) const;  // getFundingFee, pending
@@ -291,6 +295,7 @@ class GmxPool {
   PerpPoolPnl pnl_;
   double net_deposits_usd_ = 0.0;
   ReservedVector<GmxPosition> positions_;  // capacity max_positions
+  OpenIds open_positions_;
 };
 
 }  // namespace defisim::markets

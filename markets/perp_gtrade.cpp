@@ -301,10 +301,9 @@ GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, 
   t.opened_seconds = now_seconds;
   t.acc_rollover_at_open = acc_.rollover;
   t.acc_funding_at_open = side == PerpSide::long_ ? acc_.funding_long : acc_.funding_short;
-  t.open_slot = static_cast<std::uint32_t>(open_ids_.size());
   const auto id = static_cast<GtradeTradeId>(trades_.size());
   trades_.push_back(t);
-  open_ids_.push_back(id);
+  open_ids_.insert(id);
 
   (side == PerpSide::long_ ? open_interest_long_usd_ : open_interest_short_usd_) += t.notional_usd;
   collateral_held_ += kept;
@@ -325,12 +324,7 @@ GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, 
 
 void GtradeVault::remove_open(GtradeTradeId trade) {
   GtradeTrade& t = trades_[trade];
-  // Swap-remove from the open list, keeping the moved trade's slot current.
-  const std::uint32_t slot = t.open_slot;
-  const GtradeTradeId last = open_ids_.back();
-  open_ids_[slot] = last;
-  trades_[last].open_slot = slot;
-  open_ids_.pop_back();
+  open_ids_.erase(trade);
   double& oi = t.side == PerpSide::long_ ? open_interest_long_usd_ : open_interest_short_usd_;
   oi -= t.notional_usd;
   // The last trade of a side leaves exactly nothing (no rounding residue that

@@ -70,6 +70,7 @@
 
 #include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
+#include "markets/open_ids.hpp"
 #include "markets/perp.hpp"
 #include "markets/reserved_vector.hpp"
 
@@ -111,7 +112,6 @@ struct GtradeTrade {
   double opened_seconds = 0.0;
   double acc_rollover_at_open = 0.0;  // per unit of collateral
   double acc_funding_at_open = 0.0;   // per unit of notional, of its side
-  std::uint32_t open_slot = 0;        // position in the list of open trades
 };
 
 struct GtradeOpenResult {
@@ -229,7 +229,7 @@ class GtradeVault {
 
   GtradeParams params_;
   ReservedVector<GtradeTrade> trades_;
-  ReservedVector<GtradeTradeId> open_ids_;
+  OpenIds open_ids_;
   Accumulators acc_;
   double last_update_seconds_ = 0.0;
   double open_interest_long_usd_ = 0.0;

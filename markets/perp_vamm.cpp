@@ -58,6 +58,7 @@ Vamm::Vamm(const VammParams& params)
   }
   if (params.max_positions == 0) throw std::invalid_argument("vamm: max_positions must be positive");
   positions_.reserve(params.max_positions);
+  open_positions_.reserve(params.max_positions);
 }
 
 // ---------------------------------------------------------------- queries
@@ -251,6 +252,7 @@ VammOpenResult Vamm::open_position(core::AgentIndex owner, PerpSide side, double
   position.open_notional = notional;
   position.margin = margin;
   position.premium_fraction_snapshot = cumulative_premium_fraction_;
+  open_positions_.insert(static_cast<VammPositionId>(positions_.size()));
   positions_.push_back(position);  // within the reserved capacity
   vault_ += margin;
   tokens_in_ += margin;
@@ -307,6 +309,7 @@ VammCloseResult Vamm::close_position(core::AgentIndex owner, VammPositionId id, 
   tokens_out_ += remain;
   take_fee(exit);
   position.open = false;
+  open_positions_.erase(id);
   position.size_base = 0.0;
   position.margin = 0.0;
 
@@ -469,6 +472,7 @@ VammLiquidationResult Vamm::liquidate(VammPositionId id, double index_price, dou
   apply_exit(position.side, size);
   realized_trading_pnl_ += unrealized;
   position.open = false;
+  open_positions_.erase(id);
   position.size_base = 0.0;
   position.margin = 0.0;
   const double uncovered = bad_debt > 0.0 ? realize_bad_debt(bad_debt) : 0.0;

@@ -65,12 +65,15 @@
 
 #include "framework/core/transaction.hpp"
 #include "framework/core/units.hpp"
+#include "markets/open_ids.hpp"
 #include "markets/perp.hpp"
 #include "markets/reserved_vector.hpp"
 
 namespace defisim::markets {
 
 struct VammParams {
+  core::AssetIndex quote_asset = 0;  // the real margin token (a stablecoin, the numeraire)
+  core::AssetIndex base_asset = 1;   // the traded asset: its oracle price is the funding index
   double quote_reserve = 1'000'000.0;  // initial virtual quote reserve; initial mark = quote / base
   double base_reserve = 500.0;         // initial virtual base reserve
   double spread_ratio = 0.001;         // fee to the insurance fund, fraction of exchanged notional
@@ -207,6 +210,9 @@ class Vamm {
   std::uint32_t position_count() const { return static_cast<std::uint32_t>(positions_.size()); }
   // A closed or never-opened id gives a closed default record.
   VammPosition position(VammPositionId id) const;
+  // The open positions, in no particular (but deterministic) order.
+  std::size_t open_position_count() const { return open_positions_.size(); }
+  VammPositionId open_position_id(std::size_t slot) const { return open_positions_[slot]; }
   // Funding the position owes since its snapshot (> 0: it pays).
   double funding_owed(VammPositionId id) const;
   double unrealized_pnl(VammPositionId id) const;
@@ -275,6 +281,7 @@ class Vamm {
   double twap_accumulator_ = 0.0;  // integral of the mark since twap_start_seconds_
   PerpPoolPnl pool_pnl_;
   ReservedVector<VammPosition> positions_;
+  OpenIds open_positions_;
 };
 
 }  // namespace defisim::markets

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "markets/perp_gmx.hpp"
+#include "tests/markets/open_ids_check.hpp"
 
 using defisim::core::AgentIndex;
 using defisim::core::AssetIndex;
@@ -586,6 +587,11 @@ TEST_CASE("gmx random sequences conserve tokens and decompose PnL exactly", "[pe
       CHECK(value == Approx(pool.pnl().total() + pool.net_deposits_usd()).margin(tolerance));
       worst_identity_error = std::max(
           worst_identity_error, std::abs(value - pool.pnl().total() - pool.net_deposits_usd()));
+      defisim::markets::test::check_open_ids(
+          pool, [](const GmxPool& m) { return m.position_count(); },
+          [](const GmxPool& m, std::uint32_t position) { return m.position(position).open; },
+          [](const GmxPool& m) { return m.open_position_count(); },
+          [](const GmxPool& m, std::size_t slot) { return m.open_position_id(slot); });
     }
   }
   // Observed worst |aum - (pnl + deposits)|: 2e-8 (seed 20240505).

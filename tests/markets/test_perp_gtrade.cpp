@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "markets/perp_gtrade.hpp"
+#include "tests/markets/open_ids_check.hpp"
 
 using defisim::core::AgentIndex;
 using defisim::core::RevertReason;
@@ -449,6 +450,11 @@ TEST_CASE("gtrade conserves tokens and splits the vault's PnL exactly over rando
                                   v.paid_to_liquidators() + v.protocol_fees() + v.redeemed();
       const double in = v.deposited() + v.collateral_paid_in();
       REQUIRE(held_and_out == Approx(in).epsilon(1e-9));
+      defisim::markets::test::check_open_ids(
+          v, [](const GtradeVault& m) { return m.trade_count(); },
+          [](const GtradeVault& m, std::uint32_t trade) { return m.is_open(trade); },
+          [](const GtradeVault& m) { return m.open_trade_count(); },
+          [](const GtradeVault& m, std::size_t slot) { return m.open_trade_id(slot); });
       // The PnL split is the vault's change apart from LP flows.
       const double vault_result = v.vault_assets() - v.deposited() + v.redeemed();
       REQUIRE(v.pool_pnl().total() == Approx(vault_result).margin(1e-9 * in));

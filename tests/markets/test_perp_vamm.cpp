@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "markets/perp_vamm.hpp"
+#include "tests/markets/open_ids_check.hpp"
 
 using defisim::core::AgentIndex;
 using defisim::core::RevertReason;
@@ -488,6 +489,11 @@ TEST_CASE("vamm: token conservation and accounting identities over random sequen
       }
       if (reverted) REQUIRE(same_state(market, before));
       check_identities(market, params, 1e7);
+      defisim::markets::test::check_open_ids(
+          market, [](const Vamm& m) { return m.position_count(); },
+          [](const Vamm& m, std::uint32_t position) { return m.position(position).open; },
+          [](const Vamm& m) { return m.open_position_count(); },
+          [](const Vamm& m, std::size_t slot) { return m.open_position_id(slot); });
     }
     // Close everything (liquidating what cannot close): the reserves return,
     // and the traders' realised trading PnL is minus the quote reserve's
