@@ -7,6 +7,10 @@
 #include "agents/liquidator.hpp"
 #include "agents/lp.hpp"
 #include "agents/noise_trader.hpp"
+#include "agents/perp_arbitrageur.hpp"
+#include "agents/perp_keeper.hpp"
+#include "agents/perp_lp.hpp"
+#include "agents/perp_trader.hpp"
 #include "agents/sandwich_attacker.hpp"
 #include "agents/twamm_front_runner.hpp"
 #include "agents/twamm_trader.hpp"
@@ -75,6 +79,10 @@ std::span<const AgentType> agent_types() {
       twamm_front_runner_type(),
       borrower_type(),
       liquidator_type(),
+      perp_trader_type(),
+      perp_arbitrageur_type(),
+      perp_lp_type(),
+      perp_keeper_type(),
   };
   return types;
 }

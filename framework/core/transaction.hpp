@@ -68,6 +68,12 @@ enum class TransactionKind : std::uint8_t {
   repay,             // repay up to amount_in of token_in owed by `position`
   liquidate,         // repay up to amount_in of `position`'s debt in token_in for its collateral token_other (maker: start its auction)
   take_auction,      // maker: buy up to amount_in of auction `position`'s collateral at a price <= limit_price, paying token_in
+  // Perpetual pools (markets/perp_*.hpp), priced by the oracle (a vamm by its own reserves).
+  perp_open,       // a new position (id in the receipt): amount_in of token_in as collateral, `leverage` x, short if perp_short; gmx: on index asset token_other
+  perp_close,      // close `position` (its owner only); the payout to the wallet
+  perp_liquidate,  // liquidate `position`; the liquidation reward to the sender
+  perp_deposit,    // LP: deposit amount_in of token_in for pool shares (at least min_amount_out)
+  perp_redeem,     // LP: burn amount_in shares for tokens of token_other (at least min_amount_out)
 };
 
 // What a liquidator does with the collateral it receives (liquidate,
@@ -137,6 +143,13 @@ struct Transaction {
   // reference price) walks the venue's book down exponentially; the proceeds
   // are D (1 - exp(-V / D)) with D this depth, about V (1 - V / 2D) for V << D.
   double venue_depth_numeraire = 0.0;
+  // Perpetual pools.
+  bool perp_short = false;  // perp_open: a short (else a long)
+  double leverage = 0.0;    // perp_open: position notional / collateral value (gmx, gtrade, vamm)
+  // perp_open: the worst acceptable opening price, numeraire per token (a
+  // long's highest, a short's lowest; 0: none). gtrade: with its impact;
+  // vamm: the average price on the virtual reserves; gmx: the oracle price.
+  double worst_price = 0.0;
 };
 
 // What the reference venue pays, in numeraire, for collateral worth `value`
@@ -174,6 +187,18 @@ struct Receipt {
   double collateral_sold = 0.0;
   double sale_proceeds = 0.0;
   double bad_debt_written_off = 0.0;
+  // Perpetual pools, numeraire at the oracle price of the collateral unless
+  // stated: perp_open's new position; the position fees (open, close, spread,
+  // toll) and the funding, borrow and rollover fees it paid (negative:
+  // received); its realised price PnL (before fees; gtrade: after the cap);
+  // and, for perp_liquidate, the position's owner (paid owner_payout tokens
+  // of token_out when GMX closes it for exceeding its maximum leverage).
+  std::uint32_t perp_position = 0;
+  double perp_position_fees = 0.0;
+  double perp_funding_fees = 0.0;
+  double perp_realised_pnl = 0.0;
+  AgentIndex perp_owner = no_agent;
+  double perp_owner_payout = 0.0;
   // The target of a bundle that executed around it: what it would have
   // received had it executed at the same point without the bundle.
   bool sandwiched = false;

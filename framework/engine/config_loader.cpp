@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "agents/registry.hpp"
+#include "framework/engine/config_perp.hpp"
 
 namespace defisim::engine {
 
@@ -214,7 +215,7 @@ constexpr KeySpec sweep_keys[] = {
     {"list", "list of maps key -> value", "none", "one scenario per entry"},
 };
 
-constexpr std::string_view market_types[] = {"cpmm", "twamm", "lending"};
+constexpr std::string_view market_types[] = {"cpmm", "twamm", "lending", "gmx_glp", "gtrade_vault", "vamm"};
 constexpr std::string_view oracle_type_names[] = {"reference", "push", "delayed", "median", "pool_twap"};
 constexpr std::string_view gas_model_names[] = {"spike", "constant"};
 constexpr std::string_view lending_rule_names[] = {"aave_v2", "aave_v3", "compound_v2", "maker"};
@@ -681,15 +682,21 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
     if (!market.is_map()) market.fail("expected a map with `id` and `type`");
     const ConfigNode type_node = market.child("type");
     const std::string type = type_node.one_of(type_node.as_string(), market_types);
-    market.check_keys(type == "twamm"     ? std::span<const KeySpec>(twamm_keys)
-                      : type == "lending" ? std::span<const KeySpec>(lending_keys)
-                                          : std::span<const KeySpec>(cpmm_keys));
+    market.check_keys(type == "twamm"                ? std::span<const KeySpec>(twamm_keys)
+                      : type == "lending"            ? std::span<const KeySpec>(lending_keys)
+                      : is_perp_market_type(type)    ? perp_market_keys(type)
+                                                     : std::span<const KeySpec>(cpmm_keys));
     std::string id = market.child("id").as_string();
     if (id.empty() || id.find_first_of(".[]= ") != std::string::npos) {
       market.child("id").fail("ids must be non-empty and contain no '.', '[', ']', '=' or spaces");
     }
     if (std::find(spec.market_ids.begin(), spec.market_ids.end(), id) != spec.market_ids.end()) {
       market.child("id").fail(fmt::format("market id '{}' is used twice", id));
+    }
+    if (is_perp_market_type(type)) {
+      spec.markets.emplace_back(parse_perp_market(market, type, spec));
+      spec.market_ids.push_back(std::move(id));
+      continue;
     }
     if (type == "lending") {
       spec.markets.emplace_back(parse_lending(market, spec));
@@ -1004,6 +1011,13 @@ std::vector<ConfigSection> config_sections() {
                 "(common random numbers).",
        sweep_keys},
   };
+  // The perpetual pools' sections go after lending's, before `sweep`.
+  const auto sweep = std::find_if(sections.begin(), sections.end(), [](const ConfigSection& s) { return s.path == "sweep"; });
+  std::vector<ConfigSection> perp;
+  for (const PerpConfigSection& section : perp_config_sections()) {
+    perp.push_back({std::string(section.path), std::string(section.description), section.keys});
+  }
+  sections.insert(sweep, perp.begin(), perp.end());
   sections.push_back({"agents[] (every type)", "Keys every agent has.", agents::common_agent_keys()});
   for (const agents::AgentType& type : agents::agent_types()) {
     sections.push_back({fmt::format("agents[] (type: {})", type.type), std::string(type.description), type.keys});

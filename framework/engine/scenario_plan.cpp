@@ -41,6 +41,10 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
       add_lending_metrics(*lending, spec->market_ids[m], spec->assets);
       continue;
     }
+    if (markets::is_perp(spec->markets[m])) {
+      add_perp_metrics(spec->market_ids[m]);
+      continue;
+    }
     const markets::CpmmParams& pool = *markets::constant_product_params(spec->markets[m]);
     const bool is_twamm = std::holds_alternative<markets::TwammParams>(spec->markets[m]);
     const std::string& id = spec->market_ids[m];
@@ -159,6 +163,61 @@ void ScenarioPlan::add_lending_metrics(const markets::LendingParams& lending, co
     outcomes.push_back({"final_utilisation." + assets[asset.asset], "fraction", "utilisation at the end",
                         RiskTail::higher_is_worse});
   }
+  market_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
+  append(series_metrics, id, std::move(series));
+  append(outcome_metrics, id, std::move(outcomes));
+}
+
+// In the order World::record_perp and finish_perp write them (world_perp.cpp).
+void ScenarioPlan::add_perp_metrics(const std::string& id) {
+  using output::RiskTail;
+  std::vector<output::MetricInfo> series = {
+      {"share_price", "numeraire",
+       "LP share price marked at reference prices (gmx: AUM / GLP; gtrade: marked vault / shares; vamm: insurance "
+       "fund + toll pool per unit of the initial fund)",
+       RiskTail::lower_is_worse},
+      {"pool_value", "numeraire", "the LPs' claim: gmx AUM, gtrade vault marked with open trades, vamm insurance fund + "
+       "toll pool - uncovered bad debt, at reference prices", RiskTail::lower_is_worse},
+      {"open_interest_long", "numeraire", "open longs' notional at entry", RiskTail::higher_is_worse},
+      {"open_interest_short", "numeraire", "open shorts' notional at entry", RiskTail::higher_is_worse},
+      {"skew", "fraction", "(long - short) / (long + short) open interest; 0 with none", RiskTail::higher_is_worse},
+      {"fees", "numeraire", "the pool's result so far from fees and funding (PnL split)", RiskTail::lower_is_worse},
+      {"trader_pnl", "numeraire", "the pool's result so far as the traders' counterparty (PnL split; open trades marked)",
+       RiskTail::lower_is_worse},
+      {"delta_pnl", "numeraire", "the pool's result so far from repricing its own holdings (PnL split)",
+       RiskTail::lower_is_worse},
+  };
+  std::vector<output::MetricInfo> outcomes = {
+      {"lp_pnl", "numeraire", "the pool's result over the path, apart from LP deposits and withdrawals: fees + "
+       "trader_pnl + delta_pnl, at final reference prices", RiskTail::lower_is_worse},
+      {"fees", "numeraire", "fees, funding, borrow and rollover fees the pool received", RiskTail::lower_is_worse},
+      {"trader_pnl", "numeraire", "the pool as counterparty: minus what traders gained (open trades marked)",
+       RiskTail::lower_is_worse},
+      {"delta_pnl", "numeraire", "the pool's own holdings repriced (gmx's basket; 0 for gtrade and vamm)",
+       RiskTail::lower_is_worse},
+      {"final_share_price", "numeraire", "share_price at the end", RiskTail::lower_is_worse},
+      {"max_drawdown", "fraction", "largest fall of share_price from its running peak, checked every block",
+       RiskTail::higher_is_worse},
+      {"min_pool_value", "numeraire", "lowest pool_value over the blocks", RiskTail::lower_is_worse},
+      {"insolvent", "0/1", "1 if pool_value fell below zero or (vamm) bad debt exceeded the insurance fund",
+       RiskTail::higher_is_worse},
+      {"funding_to_pool", "numeraire", "net funding the pool received from traders (gmx: borrow fees; gtrade: funding "
+       "and rollover fees; vamm: the funding imbalance to the insurance fund)", RiskTail::lower_is_worse},
+      {"position_fees", "numeraire", "opening and closing fees traders paid (gmx margin fees incl. at liquidation; "
+       "gtrade open and close fees; vamm spread and toll)", RiskTail::lower_is_worse},
+      {"positions_opened", "count", "positions opened", RiskTail::lower_is_worse},
+      {"notional_opened", "numeraire", "requested notional of the positions opened (collateral x leverage at the oracle)",
+       RiskTail::lower_is_worse},
+      {"positions_closed", "count", "positions closed by their owners", RiskTail::lower_is_worse},
+      {"liquidations", "count", "positions liquidated (gmx: incl. closes for exceeding the maximum leverage)",
+       RiskTail::higher_is_worse},
+      {"bad_debt", "numeraire", "losses beyond positions' collateral at liquidation, borne by the pool (gmx) or the "
+       "insurance fund (vamm); 0 for gtrade, whose losses stop at the collateral", RiskTail::higher_is_worse},
+      {"uncovered_bad_debt", "numeraire", "vamm: bad debt and funding the insurance fund could not pay",
+       RiskTail::higher_is_worse},
+      {"peak_open_interest", "numeraire", "largest long + short open interest over the blocks", RiskTail::higher_is_worse},
+      {"mean_skew", "fraction", "skew averaged over the blocks with open interest", RiskTail::higher_is_worse},
+  };
   market_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
   append(series_metrics, id, std::move(series));
   append(outcome_metrics, id, std::move(outcomes));

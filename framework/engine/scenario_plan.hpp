@@ -46,6 +46,7 @@ struct ScenarioPlan {
  private:
   void add_lending_metrics(const markets::LendingParams& lending, const std::string& id,
                            const std::vector<std::string>& assets);
+  void add_perp_metrics(const std::string& id);
 };
 
 // Market metrics the engine records (markets know nothing of metrics):

@@ -52,6 +52,26 @@ bool wallet_holds(const Ledger& ledger, const Transaction& transaction, core::As
   return ledger.balance(transaction.sender, asset) >= amount + gas;
 }
 
+bool valid_amount(double amount) { return amount > 0.0 && std::isfinite(amount); }
+
+void pay_in(const Transaction& transaction, core::AssetIndex asset, double amount, Ledger& ledger,
+            const SettlementContext& context, Receipt& receipt) {
+  if (transaction.funding == Funding::wallet) {
+    ledger.balance(transaction.sender, asset) -= amount;
+    return;
+  }
+  const double numeraire = amount * context.reference_prices[asset];
+  ledger.venue(asset) -= amount;
+  ledger.venue(context.numeraire) += numeraire;
+  ledger.balance(transaction.sender, context.numeraire) -= numeraire;
+  receipt.venue_settlement -= numeraire;
+}
+
+bool can_pay_in(const Transaction& transaction, core::AssetIndex asset, double amount, const Ledger& ledger,
+                const SettlementContext& context) {
+  return transaction.funding != Funding::wallet || wallet_holds(ledger, transaction, asset, amount, context);
+}
+
 }  // namespace settlement_detail
 
 namespace {
@@ -246,6 +266,13 @@ Receipt execute(const Transaction& transaction, std::span<markets::Market> marke
     case core::TransactionKind::liquidate:
     case core::TransactionKind::take_auction:
       execute_lending(transaction, markets, ledger, context, receipt);
+      break;
+    case core::TransactionKind::perp_open:
+    case core::TransactionKind::perp_close:
+    case core::TransactionKind::perp_liquidate:
+    case core::TransactionKind::perp_deposit:
+    case core::TransactionKind::perp_redeem:
+      execute_perp(transaction, markets, ledger, context, receipt);
       break;
     case core::TransactionKind::place_long_term_order:
     case core::TransactionKind::cancel_long_term_order:

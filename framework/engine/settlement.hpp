@@ -19,6 +19,7 @@ struct SettlementContext {
   core::BlockNumber block = 0;  // the block being executed (a twamm places orders from it)
   double time_seconds = 0.0;    // its time (lending markets accrue interest and run auctions by it)
   std::span<const double> oracle_prices;  // what protocols read (lending health checks), per asset
+  core::AgentIndex protocol_account = 0;  // receives protocol fees that leave a market (gtrade's fee share)
 };
 
 // Gas: every included transaction pays gas_used x (base + priority) gwei in

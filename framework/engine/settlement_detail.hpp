@@ -25,9 +25,22 @@ bool pay_gas(const core::Transaction& transaction, Ledger& ledger, const Settlem
 bool wallet_holds(const Ledger& ledger, const core::Transaction& transaction, core::AssetIndex asset, double amount,
                   const SettlementContext& context);
 
+bool valid_amount(double amount);  // positive and finite
+// Tokens into the market from the sender: from the wallet, or (venue-funded)
+// bought at the reference venue for numeraire charged to the sender's wallet.
+void pay_in(const core::Transaction& transaction, core::AssetIndex asset, double amount, Ledger& ledger,
+            const SettlementContext& context, core::Receipt& receipt);
+// Can the sender pay `amount` of `asset` into the market (and the gas)?
+bool can_pay_in(const core::Transaction& transaction, core::AssetIndex asset, double amount, const Ledger& ledger,
+                const SettlementContext& context);
+
 // Lending transactions (settlement_lending.cpp).
 bool venue_funding_allowed(core::TransactionKind kind);
 void execute_lending(const core::Transaction& transaction, std::span<markets::Market> markets, Ledger& ledger,
                      const SettlementContext& context, core::Receipt& receipt);
+
+// Perpetual-pool transactions (settlement_perp.cpp).
+void execute_perp(const core::Transaction& transaction, std::span<markets::Market> markets, Ledger& ledger,
+                  const SettlementContext& context, core::Receipt& receipt);
 
 }  // namespace defisim::engine::settlement_detail

@@ -16,29 +16,6 @@ using core::RevertReason;
 using core::Transaction;
 using core::TransactionKind;
 
-bool valid_amount(double amount) { return amount > 0.0 && std::isfinite(amount); }
-
-// Tokens into the market from the sender: from the wallet, or bought at the
-// reference venue for numeraire charged to the sender's wallet.
-void pay_in(const Transaction& transaction, core::AssetIndex asset, double amount, Ledger& ledger,
-            const SettlementContext& context, Receipt& receipt) {
-  if (transaction.funding == Funding::wallet) {
-    ledger.balance(transaction.sender, asset) -= amount;
-    return;
-  }
-  const double numeraire = amount * context.reference_prices[asset];
-  ledger.venue(asset) -= amount;
-  ledger.venue(context.numeraire) += numeraire;
-  ledger.balance(transaction.sender, context.numeraire) -= numeraire;
-  receipt.venue_settlement -= numeraire;
-}
-
-// Can the sender pay `amount` of `asset` into the market (and the gas)?
-bool can_pay_in(const Transaction& transaction, core::AssetIndex asset, double amount, const Ledger& ledger,
-                const SettlementContext& context) {
-  return transaction.funding != Funding::wallet || wallet_holds(ledger, transaction, asset, amount, context);
-}
-
 // Sells the collateral a liquidation or a take paid to the wallet, as the
 // transaction asks. Checked beforehand by sale_is_valid, so it cannot fail.
 void sell_collateral(const Transaction& transaction, core::AssetIndex collateral, double amount,
@@ -264,7 +241,9 @@ void execute_take(const Transaction& transaction, markets::Lending& lending, std
 }  // namespace
 
 bool venue_funding_allowed(TransactionKind kind) {
-  return kind == TransactionKind::open_position || kind == TransactionKind::supply || kind == TransactionKind::repay;
+  return kind == TransactionKind::open_position || kind == TransactionKind::supply || kind == TransactionKind::repay ||
+         kind == TransactionKind::perp_open || kind == TransactionKind::perp_close ||
+         kind == TransactionKind::perp_deposit;
 }
 
 void execute_lending(const Transaction& transaction, std::span<markets::Market> markets, Ledger& ledger,

@@ -65,7 +65,8 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       awake_agents_(spec_.agents.size()),
       risky_index_(spec_.assets.size(), -1),
       market_versions_(spec_.markets.size(), 0),
-      market_totals_(spec_.markets.size()) {
+      market_totals_(spec_.markets.size()),
+      perp_totals_(spec_.markets.size()) {
   receipts_.reserve(block_capacity(spec_));  // reserved, not built: most paths need few
   if (front_runs_land_ahead(spec_.ordering)) front_runs_.reserve(spec_.max_transactions_per_block);
   price_state_.log_price = spec_.initial_prices.array().log();
@@ -83,6 +84,10 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       markets_.emplace_back(markets::Lending(*lending, genesis_account_));
       lending_markets_.push_back(static_cast<core::MarketIndex>(m));
       position_scratch_.resize(std::max<std::size_t>(position_scratch_.size(), lending->max_positions));
+      continue;
+    }
+    if (markets::is_perp(spec_.markets[m])) {
+      build_perp_market(m);
       continue;
     }
     const markets::CpmmParams& params = *markets::constant_product_params(spec_.markets[m]);
@@ -114,6 +119,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   settlement_.native_asset = spec_.native_asset;
   settlement_.numeraire = spec_.numeraire;
   settlement_.builder_account = builder_account_;
+  settlement_.protocol_account = genesis_account_;
   settlement_.base_gas_price_gwei = spec_.gas_price_gwei;
   settlement_.reference_prices = reference_prices_;
   // Oracles start at the initial prices (block 0 publishes them).
@@ -382,6 +388,7 @@ void World::account(const core::Receipt& receipt) {
     return;
   }
   ++market_versions_[receipt.transaction.market];
+  if (markets::is_perp(markets_[receipt.transaction.market])) account_perp(receipt);
   if (receipt.transaction.kind == core::TransactionKind::place_long_term_order) {
     market_totals_[receipt.transaction.market].orders_placed += 1.0;
   }
@@ -433,6 +440,7 @@ void World::start() {
   }
   execute_block();
   mempool_.set_limit(spec_.max_transactions_per_block);
+  track_perp_markets();
 }
 
 bool World::should_wake(const IdleAgent& agent) const {
@@ -512,6 +520,7 @@ void World::update_gas_price() {
 
 void World::accrue_markets() {
   const double now = static_cast<double>(block_) * spec_.block_time_seconds;
+  settle_perp_funding();
   for (const core::MarketIndex m : lending_markets_) {
     auto& lending = std::get<markets::Lending>(markets_[m]);
     if (lending.active_auctions() == 0) continue;
@@ -539,6 +548,9 @@ void World::accrue_markets() {
 }
 
 bool World::markets_move_between_blocks() const {
+  // A vamm settles funding at its times, and every perpetual pool's
+  // drawdown is tracked block by block: no block may be skipped.
+  if (!perp_markets_.empty()) return true;
   for (const core::MarketIndex m : twamm_markets_) {
     if (markets::moves_between_blocks(markets_[m])) return true;
   }
@@ -577,6 +589,7 @@ void World::step() {
   }
   // Most blocks of most workloads are empty: skip the builder entirely.
   if (!mempool_.pending().empty() || !mempool_.dropped().empty()) execute_block();
+  track_perp_markets();
 }
 
 // When every agent is idle, a block changes nothing but the reference prices:
@@ -708,6 +721,10 @@ void World::record(std::span<double> series, std::size_t sample) {
       record_lending(*lending, m, series, sample);
       continue;
     }
+    if (markets::is_perp(markets_[m])) {
+      record_perp(static_cast<core::MarketIndex>(m), series, sample);
+      continue;
+    }
     const markets::Cpmm& pool = markets::constant_product_pool(markets_[m]);
     const std::size_t offset = plan_.market_slots[m].series_offset;
     slot(offset) = pool.spot_price();
@@ -732,6 +749,10 @@ void World::finish(std::span<double> outcomes) {
   for (std::size_t m = 0; m < markets_.size(); ++m) {
     if (const auto* lending = std::get_if<markets::Lending>(&markets_[m])) {
       finish_lending(*lending, m, outcomes);
+      continue;
+    }
+    if (markets::is_perp(markets_[m])) {
+      finish_perp(static_cast<core::MarketIndex>(m), outcomes);
       continue;
     }
     const std::size_t offset = plan_.market_slots[m].outcome_offset;
@@ -888,13 +909,12 @@ void World::check_conservation(double tolerance) const {
         report.worst_relative_imbalance, tolerance));
   }
   for (std::size_t m = 0; m < markets_.size(); ++m) {
-    const markets::Cpmm* pool = markets::constant_product_pool_if(markets_[m]);
-    if (pool == nullptr) continue;  // no LP shares
+    const double total = markets::total_lp_shares(markets_[m]);
+    if (std::isnan(total)) continue;  // no LP shares
     double held = 0.0;
     for (std::size_t account = 0; account < ledger_.accounts(); ++account) {
       held += ledger_.shares(static_cast<core::AgentIndex>(account), static_cast<core::MarketIndex>(m));
     }
-    const double total = pool->total_shares();
     if (!(std::fabs(held - total) <= tolerance * total)) {  // NaN fails too
       throw core::InvariantViolation(fmt::format("LP shares not conserved: path {}, block {}, market {}: held {} vs total {}",
                                                  path_, block_, spec_.market_ids[m], held, total));

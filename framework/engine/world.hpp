@@ -20,6 +20,7 @@
 // Accounts: 0..A-1 are the agents, A is the block builder (receives gas and bids), A+1
 // owns the markets' initial liquidity.
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -101,6 +102,20 @@ class World {
   bool markets_move_between_blocks() const;
   void record_lending(const markets::Lending& lending, std::size_t market, std::span<double> series, std::size_t sample);
   void finish_lending(const markets::Lending& lending, std::size_t market, std::span<double> outcomes);
+  // Perpetual pools (world_perp.cpp).
+  void build_perp_market(std::size_t market);
+  void settle_perp_funding();  // phase 3: a vamm's funding once it is due
+  void account_perp(const core::Receipt& receipt);
+  void track_perp_markets();  // after every block: drawdown, open interest, skew
+  struct PerpMark {
+    double value = 0.0;        // the LPs' claim (gmx AUM, gtrade marked vault, vamm fund), numeraire
+    double share_price = 0.0;  // per LP share (vamm: per unit of the initial fund)
+    markets::PerpPoolPnl pnl;  // since genesis, numeraire
+    double long_open_interest = 0.0, short_open_interest = 0.0;  // notional at entry, numeraire
+  };
+  PerpMark mark_perp(core::MarketIndex market);
+  void record_perp(core::MarketIndex market, std::span<double> series, std::size_t sample);
+  void finish_perp(core::MarketIndex market, std::span<double> outcomes);
   // At reference prices: a pool's reserves; everything a market holds.
   double pool_value(const markets::Cpmm& pool) const;
   double market_value(const markets::Market& market) const;
@@ -196,6 +211,14 @@ class World {
     double auctions_started = 0, auction_takes = 0, auctions_closed_stale = 0;
   };
   std::vector<MarketTotals> market_totals_;
+  std::vector<core::MarketIndex> perp_markets_;
+  struct PerpTotals {  // numeraire unless a count or a fraction
+    double peak_share_price = 0.0, max_drawdown = 0.0, min_pool_value = INFINITY;
+    double funding_to_pool = 0.0, position_fees = 0.0;
+    double positions_opened = 0.0, notional_opened = 0.0, positions_closed = 0.0, liquidations = 0.0, bad_debt = 0.0;
+    double peak_open_interest = 0.0, skew_sum = 0.0, skew_blocks = 0.0;
+  };
+  std::vector<PerpTotals> perp_totals_;  // by market (used for perpetual pools)
   double transactions_ = 0, reverts_ = 0, dropped_ = 0, gas_paid_ = 0;
   double bundles_ = 0, bribes_ = 0, victim_loss_ = 0;  // numeraire for the last two
 };

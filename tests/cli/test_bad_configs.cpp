@@ -247,7 +247,7 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
 
       {"market type typo",
        {.yaml = with("    type: cpmm\n", "    type: twam\n"), .key = "markets.pool.type",
-        .phrase = "'twam' is not valid; did you mean 'twamm'? (valid: cpmm, twamm, lending)", .at = "twam\n"}},
+        .phrase = "'twam' is not valid; did you mean 'twamm'? (valid: cpmm, twamm, lending, gmx_glp, gtrade_vault, vamm)", .at = "twam\n"}},
       {"twamm with an order interval of 0",
        {.yaml = with("    type: cpmm\n", "    type: twamm\n    order_interval_blocks: 0\n"),
         .key = "markets.pool.order_interval_blocks", .phrase = "0 is too small; must be at least 1", .at = "0\n    pair"}},
