@@ -196,7 +196,8 @@ void ScenarioPlan::add_perp_metrics(const std::string& id) {
       {"delta_pnl", "numeraire", "the pool's own holdings repriced (gmx's basket; 0 for gtrade and vamm)",
        RiskTail::lower_is_worse},
       {"final_share_price", "numeraire", "share_price at the end", RiskTail::lower_is_worse},
-      {"max_drawdown", "fraction", "largest fall of share_price from its running peak, checked every block",
+      {"max_drawdown", "fraction", "largest fall of share_price from its running peak, checked every block (above 1 once the pool's value is "
+       "negative)",
        RiskTail::higher_is_worse},
       {"min_pool_value", "numeraire", "lowest pool_value over the blocks", RiskTail::lower_is_worse},
       {"insolvent", "0/1", "1 if pool_value fell below zero or (vamm) bad debt exceeded the insurance fund",
