@@ -26,7 +26,7 @@ struct View {
   double time_seconds = 0;                    // block * block_time_seconds
   double block_time_seconds = 0;
   std::span<const double> reference_prices;   // numeraire per token, per asset (numeraire = 1)
-  std::span<const double> oracle_prices;      // what protocols read (the reference, until oracles exist)
+  std::span<const double> oracle_prices;      // what protocols read: the configured oracle, else the reference
   std::span<const markets::Market> markets;   // public state of every market
   std::span<const core::Transaction> mempool; // public pending transactions of this block so far (empty under `private`)
   WalletsView wallets;

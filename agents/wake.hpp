@@ -11,8 +11,11 @@
 //   - public market state   -> watched markets (wake when a market's state changes)
 //   - the public mempool    -> wake_on_mempool (wake if anything is pending at its turn)
 //   - block number and time -> wake_block (act again at that block at the latest)
-// Base gas price and the View's other fields are constant over a path today;
-// a condition type is added here when one of them becomes dynamic.
+// Not covered by any condition: the base gas price (the engine lets no agent
+// sleep while a gas process moves it) and the oracle prices (which, with an
+// oracle configured, move on their own schedule): an agent whose act() reads
+// oracle prices must not sleep while what it would do depends on them. The
+// View's other fields are constant over a path.
 //
 // Results are bit-identical with and without skipping
 // (`experiment.skip_idle_agents`); tests/engine/test_idle_agents.cpp runs both
