@@ -10,18 +10,29 @@ namespace defisim::agents {
 namespace {
 
 constexpr config::KeySpec perp_arbitrageur_keys[] = {
-    {"market", "string", "", "the oracle-priced perpetual pool it trades (gmx_glp or gtrade_vault; not a vamm)"},
-    {"asset", "string", "gmx: the pool's first non-stable asset; gtrade: the traded asset",
-     "the index asset it trades (gtrade: must be the vault's traded asset)"},
+    {"market", "string", "",
+     "the perpetual pool it trades: gmx_glp or gtrade_vault (trades the oracle's lag behind the reference) or vamm "
+     "(trades the mark to the reference, hedged at the venue)"},
+    {"asset", "string", "gmx: the pool's first non-stable asset; gtrade, vamm: the traded asset",
+     "the index asset it trades (gtrade: must be the vault's traded asset; vamm: the base)"},
     {"threshold", "number", "0.002",
-     "opens when the gap reference / oracle - 1, in absolute value, exceeds this plus the round trip's fees, price "
-     "impact and gas (fractions of the notional); closes when the gap in its favour falls below half of it, in [0, 1)"},
+     "gmx, gtrade: opens when the gap reference / oracle - 1, in absolute value, exceeds this plus the round trip's "
+     "fees, price impact and gas (fractions of the notional); closes when the gap in its favour falls below half of "
+     "it. vamm: trades when the gap reference / mark - 1, in absolute value, exceeds this plus spread_ratio + "
+     "toll_ratio (one side) and 2 x gas / notional. In [0, 1)"},
     {"collateral_numeraire", "number", "10000",
-     "collateral of each position, numeraire at the reference price (> 0); bought at the reference venue"},
+     "gmx, gtrade: collateral of each position, numeraire at the reference price (> 0); bought at the reference "
+     "venue. vamm: the most margin of a position (numeraire at the reference price): its notional, the one that "
+     "takes the mark to the reference, is at most this x leverage"},
     {"leverage", "number", "10",
-     "notional / collateral (gmx: in [1, max_leverage); gtrade: in [min_leverage, max_leverage])"},
-    {"max_hold_seconds", "number", "600", "closes a position after this long whatever the gap (> 0)"},
-    {"max_positions", "integer", "1", "positions open at once at most (1 to 1000); at most one opened per block"},
+     "notional / collateral (gmx: in [1, max_leverage); gtrade: in [min_leverage, max_leverage]; vamm: >= 1 with 1 / "
+     "leverage >= initial_margin_ratio)"},
+    {"max_hold_seconds", "number", "600 (vamm: no limit)",
+     "closes a position after this long whatever the gap (> 0); on a vamm only if given (an inventory closed on a "
+     "timer pushes the mark away from the reference again)"},
+    {"max_positions", "integer", "1",
+     "positions open at once at most (1 to 1000); at most one opened per block (vamm: all on one side; an opposite "
+     "signal closes the oldest, one per block)"},
     {"gas_used", "integer", "500000", "gas units per open or close (0 to 100000000)"},
     {"priority_fee_gwei", "number", "0", "its gas bid: tip per gas unit to the builder, gwei (>= 0)"},
 };
@@ -45,7 +56,23 @@ class PerpArbitrageur final : public Agent {
     markets::PerpSide side = markets::PerpSide::long_;
     double opened_seconds = 0.0;
     double edge = 0.0;  // the gap in its favour when it was sent
+    // vamm: the hedge at the venue, base units sold (long) or bought
+    // (short) at reference_open (numeraire per base) and not yet unwound.
+    double hedge_base = 0.0;
+    double reference_open = 0.0;
   };
+  // vamm: the whole of act().
+  void act_vamm(const View& view, TransactionSink& sink);
+  // vamm: unwinds `base` of a slot's hedge at `reference` (numeraire per
+  // base) into profit_.
+  void unwind_hedge(Slot& slot, double base, double reference);
+  // vamm: positions closed under it by liquidation (wholly or partly)
+  // since it last looked: their hedge unwound at `reference`.
+  void absorb_liquidations(const markets::Vamm& vamm, double reference);
+  // vamm: would closing position `id` go through? Not with bad debt
+  // (margin - funding owed + PnL < 0: Vamm::close_position reverts, it is
+  // for a liquidator) or a short larger than the base reserve.
+  static bool closable(const markets::Vamm& vamm, std::uint32_t id);
   // Is our position `id` still open in the market (not liquidated)?
   bool still_open(const View& view, std::uint32_t id) const;
   // What closing position `id` would pay if the oracle equalled the
@@ -62,6 +89,7 @@ class PerpArbitrageur final : public Agent {
   core::AgentIndex index_;
   std::vector<Slot> slots_;
   std::vector<double> expected_balance_;  // per asset: its wallet as its receipts explain it
+  double last_reference_ = 0.0;           // vamm: the base's reference price in the last block it acted
   double profit_ = 0, trades_ = 0, edge_sum_ = 0, fees_paid_ = 0, gas_paid_ = 0, liquidated_ = 0, reverts_ = 0;
 };
 
@@ -69,6 +97,7 @@ class PerpArbitrageurParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
   bool gmx = true;
+  bool vamm = false;                      // a vamm (then gmx is false)
   core::AssetIndex asset = 0;             // the index (traded) asset
   core::AssetIndex long_collateral = 0;   // gmx: the asset itself; gtrade: the stablecoin
   core::AssetIndex short_collateral = 0;  // the stablecoin
@@ -81,13 +110,16 @@ class PerpArbitrageurParams final : public AgentParams {
   std::uint32_t gas_used = 500000;
   double priority_fee_gwei = 0.0;
   double fee_fraction = 0.0;  // the round trip's fees, fraction of the notional (gtrade: without impact)
+  double vamm_fee_ratio = 0.0;  // vamm: spread_ratio + toll_ratio, one side
   std::size_t asset_count = 0;
 
   std::unique_ptr<Agent> create(const AgentContext& context) const override {
     return std::make_unique<PerpArbitrageur>(*this, context);
   }
   std::vector<output::MetricInfo> series_metrics() const override {
-    return {{"profit", "numeraire", "realised profit so far (payouts - collateral costs - gas, at reference prices)",
+    return {{"profit", "numeraire",
+             "realised profit so far (payouts - collateral costs - gas, at reference prices; vamm: hedged at the "
+             "venue, also - closing fees + the PnL of the hedges unwound)",
              output::RiskTail::lower_is_worse}};
   }
   std::vector<output::MetricInfo> outcome_metrics() const override {
@@ -96,12 +128,18 @@ class PerpArbitrageurParams final : public AgentParams {
         {"trades", "count", "positions opened", RiskTail::lower_is_worse},
         {"profit", "numeraire",
          "payouts (at the reference price when received) - collateral costs (at the reference price when bought) - "
-         "gas, plus open positions marked at the end as if the oracle equalled the reference",
+         "gas, plus open positions marked at the end as if the oracle equalled the reference. vamm: hedged at the "
+         "venue: payouts (funding included) - margins and opening fees - closing fees - gas + each position's hedge "
+         "PnL, size_base x (reference at open - reference at close) for a long and the opposite for a short; open "
+         "positions marked at what closing them would pay now plus the hedge at the final reference",
          RiskTail::lower_is_worse},
         {"mean_edge", "fraction",
-         "mean over the positions opened of the gap reference / oracle - 1 in their favour when sent (0 if none)",
+         "mean over the positions opened of the gap reference / oracle - 1 (vamm: reference / mark - 1) in their "
+         "favour when sent (0 if none)",
          RiskTail::lower_is_worse},
-        {"fees_paid", "numeraire", "position fees and borrow, funding and rollover fees paid (the market's units)",
+        {"fees_paid", "numeraire",
+         "position fees and borrow, funding and rollover fees paid (the market's units; vamm: spread and toll, and "
+         "funding paid less funding received)",
          RiskTail::higher_is_worse},
         {"gas_paid", "numeraire", "gas paid, at reference prices", RiskTail::higher_is_worse},
         {"liquidated", "count", "of its positions, liquidated before it closed them", RiskTail::higher_is_worse},
@@ -118,6 +156,10 @@ PerpArbitrageur::PerpArbitrageur(const PerpArbitrageurParams& params, const Agen
 
 bool PerpArbitrageur::still_open(const View& view, std::uint32_t id) const {
   const markets::Market& market = view.markets[params_.market];
+  if (params_.vamm) {
+    const markets::VammPosition position = std::get<markets::Vamm>(market).position(id);
+    return position.open && position.owner == index_;
+  }
   if (params_.gmx) {
     const auto& pool = std::get<markets::GmxPool>(market);
     return id < pool.position_count() && pool.position(id).open && pool.position(id).owner == index_;
@@ -128,6 +170,18 @@ bool PerpArbitrageur::still_open(const View& view, std::uint32_t id) const {
 
 double PerpArbitrageur::marked_value(const View& view, std::uint32_t id) const {
   const markets::Market& market = view.markets[params_.market];
+  if (params_.vamm) {
+    // Vamm::close_position pays margin - funding owed + PnL at the exit
+    // value on the reserves, and the closing fee on that exit is bought at
+    // the venue; with bad debt the close reverts and a liquidation pays the
+    // owner nothing.
+    const auto& vamm = std::get<markets::Vamm>(market);
+    const markets::VammPosition position = vamm.position(id);
+    const double remain = position.margin - vamm.funding_owed(id) + vamm.unrealized_pnl(id);
+    if (!(remain >= 0.0)) return 0.0;
+    const double fee = vamm.exit_notional(position.side, position.size_base) * params_.vamm_fee_ratio;
+    return (remain - fee) * view.reference_prices[params_.short_collateral];
+  }
   if (params_.gmx) {
     // _decreasePosition of the whole size at the reference prices: collateral
     // + PnL - position fee - borrow fee, paid in collateral tokens at that price.
@@ -164,6 +218,10 @@ void PerpArbitrageur::absorb_unexplained_inflows(const View& view) {
 
 void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
   absorb_unexplained_inflows(view);
+  if (params_.vamm) {
+    act_vamm(view, sink);
+    return;
+  }
   const double gap = view.reference_prices[params_.asset] / view.oracle_prices[params_.asset] - 1.0;
   const double now = view.time_seconds;
   core::Transaction transaction;
@@ -229,6 +287,131 @@ void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
   slot.edge = favour;
 }
 
+void PerpArbitrageur::unwind_hedge(Slot& slot, double base, double reference) {
+  // A long's hedge sold base at reference_open and buys it back now.
+  profit_ += markets::side_sign(slot.side) * base * (slot.reference_open - reference);
+  slot.hedge_base -= base;
+}
+
+void PerpArbitrageur::absorb_liquidations(const markets::Vamm& vamm, double reference) {
+  for (Slot& slot : slots_) {
+    if (!slot.open) continue;
+    const markets::VammPosition position = vamm.position(slot.id);
+    if (!position.open || position.owner != index_) {
+      // Liquidated: the margin is lost (the owner is paid nothing).
+      slot.open = false;
+      liquidated_ += 1.0;
+      unwind_hedge(slot, slot.hedge_base, reference);
+      slot.hedge_base = 0.0;
+    } else if (position.size_base < slot.hedge_base) {
+      unwind_hedge(slot, slot.hedge_base - position.size_base, reference);  // a partial liquidation
+    }
+  }
+}
+
+bool PerpArbitrageur::closable(const markets::Vamm& vamm, std::uint32_t id) {
+  const double remain = vamm.position(id).margin - vamm.funding_owed(id) + vamm.unrealized_pnl(id);
+  return remain >= 0.0;  // -inf for a short larger than the base reserve
+}
+
+void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
+  const auto& vamm = std::get<markets::Vamm>(view.markets[params_.market]);
+  // A liquidation since the last act() happened in the last block, at its
+  // reference price.
+  absorb_liquidations(vamm, last_reference_);
+  const double base_price = view.reference_prices[params_.asset];
+  const double quote_price = view.reference_prices[params_.short_collateral];
+  last_reference_ = base_price;
+  const double reference = base_price / quote_price;  // quote per base, as the mark
+  const double gap = reference / vamm.mark_price() - 1.0;
+  const double now = view.time_seconds;
+  core::Transaction transaction;
+  transaction.sender = index_;
+  transaction.market = params_.market;
+  transaction.funding = core::Funding::reference_venue;
+  transaction.gas_used = params_.gas_used;
+  transaction.priority_fee_gwei = params_.priority_fee_gwei;
+  transaction.kind = core::TransactionKind::perp_close;
+
+  // Closes on the timer, if there is one. A slot being closed stays in use
+  // until its receipt: the close may revert.
+  std::uint32_t in_use = 0;
+  bool holds_long = false, holds_short = false;
+  for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+    Slot& slot = slots_[s];
+    if (!slot.open) continue;
+    ++in_use;
+    if (now - slot.opened_seconds >= params_.max_hold_seconds && closable(vamm, slot.id)) {
+      transaction.position = slot.id;
+      transaction.tag = s;
+      if (!sink.submit(transaction)) return;
+      slot.open = false;
+      slot.closing = true;
+      continue;
+    }
+    (slot.side == markets::PerpSide::long_ ? holds_long : holds_short) = true;
+  }
+
+  const double band = params_.threshold + params_.vamm_fee_ratio;
+  if (!(std::fabs(gap) > band)) return;
+  const markets::PerpSide side = gap > 0.0 ? markets::PerpSide::long_ : markets::PerpSide::short_;
+  const bool is_long = side == markets::PerpSide::long_;
+  if (is_long ? holds_short : holds_long) {
+    // The mark is off on the side its inventory pushed it to: closing the
+    // oldest position (the lowest id) of that side moves it back. One whose
+    // margin no longer covers its loss cannot be closed (it is for a
+    // liquidator).
+    std::uint32_t oldest = static_cast<std::uint32_t>(slots_.size());
+    for (std::uint32_t s = 0; s < slots_.size(); ++s) {
+      const Slot& slot = slots_[s];
+      if (!slot.open || slot.side == side || !closable(vamm, slot.id)) continue;
+      if (oldest == slots_.size() || slot.id < slots_[oldest].id) oldest = s;
+    }
+    if (oldest == slots_.size()) return;
+    transaction.position = slots_[oldest].id;
+    transaction.tag = oldest;
+    if (!sink.submit(transaction)) return;
+    slots_[oldest].open = false;
+    slots_[oldest].closing = true;
+    return;
+  }
+  if (in_use >= params_.max_positions) return;
+
+  // The notional that takes the mark to the reference on x.y = k:
+  // (Q + n)^2 / k = reference for a long, (Q - n)^2 / k for a short.
+  const double quote_reserve = vamm.quote_reserve();
+  const double target = std::sqrt(vamm.invariant() * reference);
+  double notional = is_long ? target - quote_reserve : quote_reserve - target;
+  notional = std::min(notional, params_.collateral_numeraire / quote_price * params_.leverage);
+  if (!(notional > 0.0)) return;
+  const double gas_fraction =
+      2.0 * view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei) / (notional * quote_price);
+  if (!(std::fabs(gap) > band + gas_fraction)) return;
+  std::uint32_t free_slot = 0;
+  while (free_slot < slots_.size() &&
+         (slots_[free_slot].open || slots_[free_slot].closing || slots_[free_slot].opening)) {
+    ++free_slot;
+  }
+  if (free_slot == slots_.size()) return;
+  transaction.kind = core::TransactionKind::perp_open;
+  transaction.perp_short = !is_long;
+  transaction.token_in = params_.short_collateral;
+  transaction.token_other = params_.asset;
+  transaction.amount_in = notional / params_.leverage;
+  transaction.leverage = params_.leverage;
+  // Never at an average price beyond the reference: the hedge would lose
+  // more than the position gains (the trade it computed averages between
+  // the mark and the reference).
+  transaction.worst_price = reference;
+  transaction.tag = free_slot;
+  if (!sink.submit(transaction)) return;
+  Slot& slot = slots_[free_slot];
+  slot.opening = true;
+  slot.side = side;
+  slot.opened_seconds = now;
+  slot.edge = std::fabs(gap);
+}
+
 void PerpArbitrageur::on_receipt(const core::Receipt& receipt, const View& view) {
   const core::Transaction& transaction = receipt.transaction;
   const double gas = receipt.gas_paid_native * view.reference_prices[view.native_asset];
@@ -257,11 +440,23 @@ void PerpArbitrageur::on_receipt(const core::Receipt& receipt, const View& view)
     profit_ -= receipt.amount_in * view.reference_prices[transaction.token_in];
     trades_ += 1.0;
     edge_sum_ += slot.edge;
+    if (params_.vamm) {
+      // Hedged at this block's reference: the size as the market holds it
+      // after the block (a liquidation in the same block is rarer than rare).
+      slot.hedge_base = std::get<markets::Vamm>(view.markets[params_.market]).position(slot.id).size_base;
+      slot.reference_open = view.reference_prices[params_.asset];
+    }
     return;
   }
   slot.closing = false;
   profit_ += receipt.amount_out * view.reference_prices[receipt.token_out];
   expected_balance_[receipt.token_out] += receipt.amount_out;
+  if (params_.vamm) {
+    // The closing fee was bought at the venue (in venue_settlement).
+    profit_ -= receipt.fee_paid * view.reference_prices[params_.short_collateral];
+    unwind_hedge(slot, slot.hedge_base, view.reference_prices[params_.asset]);
+    slot.hedge_base = 0.0;
+  }
 }
 
 void PerpArbitrageur::record(const View&, std::span<double> series) { series[0] = profit_; }
@@ -270,8 +465,18 @@ void PerpArbitrageur::finish(const View& view, std::span<double> outcomes) {
   // A position closed under it in the last block is found only here.
   absorb_unexplained_inflows(view);
   double marked = 0.0;
+  if (params_.vamm) {
+    // Liquidations in the last block, at the final reference.
+    const double reference = view.reference_prices[params_.asset];
+    absorb_liquidations(std::get<markets::Vamm>(view.markets[params_.market]), reference);
+    for (const Slot& slot : slots_) {
+      if (!slot.open) continue;
+      marked += marked_value(view, slot.id) +
+                markets::side_sign(slot.side) * slot.hedge_base * (slot.reference_open - reference);
+    }
+  }
   for (const Slot& slot : slots_) {
-    if (!slot.open) continue;
+    if (!slot.open || params_.vamm) continue;
     if (still_open(view, slot.id)) {
       marked += marked_value(view, slot.id);
     } else {
@@ -341,18 +546,38 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
           .fail(fmt::format("must be within the vault's leverage range [{}, {}]", gtrade->min_leverage,
                             gtrade->max_leverage));
     }
-  } else if (std::holds_alternative<markets::VammParams>(market_params)) {
-    market.fail(
-        fmt::format("'{}' is a vamm: it prices trades on its own reserves, not the oracle, so there is no "
-                    "oracle latency to arbitrage (use a gmx_glp or gtrade_vault market)",
-                    market.as_string()));
+  } else if (const auto* vamm = std::get_if<markets::VammParams>(&market_params)) {
+    params->gmx = false;
+    params->vamm = true;
+    params->asset = vamm->base_asset;
+    if (node.has("asset") && names.asset(node.child("asset")) != vamm->base_asset) {
+      node.child("asset").fail(
+          fmt::format("the vamm '{}' trades only '{}'", market.as_string(), names.assets[vamm->base_asset]));
+    }
+    params->long_collateral = vamm->quote_asset;
+    params->short_collateral = vamm->quote_asset;
+    params->vamm_fee_ratio = vamm->spread_ratio + vamm->toll_ratio;
+    // Vamm::open_position reverts when 1 / leverage < initial_margin_ratio.
+    if (!(1.0 / params->leverage >= vamm->initial_margin_ratio)) {
+      const std::string problem =
+          fmt::format("leverage {} is above what the vamm '{}' allows: 1 / leverage must be at least its "
+                      "initial_margin_ratio {} (leverage at most {})",
+                      params->leverage, market.as_string(), vamm->initial_margin_ratio,
+                      1.0 / vamm->initial_margin_ratio);
+      if (node.has("leverage")) node.child("leverage").fail(problem);
+      node.fail(problem + "; set `leverage` (default 10)");
+    }
   } else {
-    market.fail(
-        fmt::format("'{}' is not an oracle-priced perpetual pool (gmx_glp or gtrade_vault)", market.as_string()));
+    market.fail(fmt::format("'{}' is not a perpetual pool (gmx_glp, gtrade_vault or vamm)", market.as_string()));
   }
   params->threshold = node.number_in("threshold", 0.002, 0.0, true, 1.0, false);
   params->collateral_numeraire = node.number_in("collateral_numeraire", 10000.0, 0.0, false, INFINITY, false);
-  params->max_hold_seconds = node.number_in("max_hold_seconds", 600.0, 0.0, false, INFINITY, true);
+  // A vamm's inventory is closed by the opposite signal; a timer only if asked for.
+  if (!params->vamm || node.has("max_hold_seconds")) {
+    params->max_hold_seconds = node.number_in("max_hold_seconds", 600.0, 0.0, false, INFINITY, true);
+  } else {
+    params->max_hold_seconds = INFINITY;
+  }
   const std::int64_t max_positions = node.integer_at_least("max_positions", 1, 1);
   if (max_positions > 1000) node.child("max_positions").fail("at most 1000");
   params->max_positions = static_cast<std::uint32_t>(max_positions);
@@ -368,7 +593,10 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
 AgentType perp_arbitrageur_type() {
   return {"perp_arbitrageur",
           "Trades the lag of an oracle-priced perpetual pool (gmx_glp, gtrade_vault): opens at the stale oracle price "
-          "when the reference has moved beyond a threshold plus costs, closes when the oracle catches up.",
+          "when the reference has moved beyond a threshold plus costs, closes when the oracle catches up. On a vamm "
+          "(Perpetual Protocol v1), the arbitrageur that keeps the mark at the reference: trades the virtual reserves "
+          "to the reference price when the mark is off by more than a threshold plus the fee, closing inventory of "
+          "the opposite side first, hedged at the reference venue (agents/perp_arbitrageur.hpp).",
           perp_arbitrageur_keys, parse_perp_arbitrageur};
 }
 

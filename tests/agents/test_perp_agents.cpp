@@ -244,8 +244,9 @@ class GmxProtocolKeeperParams final : public defisim::agents::AgentParams {
 // ----------------------------------------------------------------- configs --
 
 TEST_CASE("perp agents: bad configs fail naming the key", "[perp_agents]") {
-  // A vamm is priced by its own reserves and its insurance fund has no shares.
-  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp}") == "agents.arb.market");
+  // A vamm's insurance fund has no shares (the arbitrageur trades a vamm's
+  // mark to the reference: see the vamm test cases at the end).
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp}").empty());
   CHECK(failing_key(vamm_market, "{id: lp, type: perp_lp, market: perp}") == "agents.lp.market");
   CHECK(failing_key(gmx_market, "{id: keeper, type: perp_keeper, market: nope}") == "agents.keeper.market");
   CHECK(failing_key(gmx_market, "{id: arb, type: perp_arbitrageur, market: nope}") == "agents.arb.market");
@@ -563,4 +564,343 @@ TEST_CASE("perp_lp: leave_after_drawdown exits on a crash", "[perp_agents]") {
   CHECK(kept[held.outcome("lp.left")] == 0.0);
   CHECK(kept[held.outcome("lp.left_at_seconds")] == 3600.0);
   CHECK(kept[held.outcome("lp.pnl")] == Approx((1000.0 * final_price + 3e6) / 5.0 - 1e6).epsilon(1e-9));
+}
+
+// ------------------------------------------------------ arbitrageur on vamm --
+
+namespace {
+
+using defisim::markets::PerpSide;
+using defisim::markets::Vamm;
+
+const Vamm& vamm_of(const World& world) { return std::get<Vamm>(world.markets()[0]); }
+
+// ETH moves deterministically by 0.07% a block (volatility 0, drift mu =
+// +-0.0007 / (12 / 31,536,000) = +-1839.6 a year: log P_b = log 2000 +- 0.0007
+// b), no other trader, no gas: the vamm's mark (Q / B = 2000 at block 0)
+// stays until the arbitrageur trades.
+std::string drifting_vamm_world(double drift, const std::string& arbitrageur, int blocks = 20) {
+  return perp_world(fmt::format("name: vamm_arb, seed: 1, paths: 1, blocks: {}, block_time: 12", blocks), "",
+                    fmt::format("initial: {{ETH: 2000}}, volatility: {{ETH: 0}}, drift: {{ETH: {}}}", drift),
+                    vamm_market, "  - " + arbitrageur);
+}
+constexpr double drift_step = 0.0007;  // log move per block
+constexpr double drift_per_year = drift_step * 365.0 * 24 * 3600 / 12.0;
+// threshold (default 0.002) + spread_ratio (default 0.001) + toll_ratio (0).
+constexpr double vamm_band = 0.002 + 0.001;
+
+}  // namespace
+
+TEST_CASE("perp_arbitrageur: on a vamm each trade is the notional that takes the mark exactly to the reference",
+          "[perp_agents]") {
+  // Gap g_b = P_b / mark - 1 crosses the band 0.003 after 5 blocks of
+  // 0.07% (e^0.0028 - 1 = 0.00280 < 0.003 < e^0.0035 - 1 = 0.00351, either
+  // sign): it trades at blocks 5, 10 and 15 (each trade puts the mark at
+  // the reference), then max_positions 3 stops it.
+  for (const double sign : {1.0, -1.0}) {
+    INFO((sign > 0 ? "reference rising: longs" : "reference falling: shorts"));
+    const Sim sim(drifting_vamm_world(sign * drift_per_year,
+                                      "{id: arb, type: perp_arbitrageur, market: perp, max_positions: 3}"));
+    World world(*sim.plan, 0);
+    world.start();
+    std::vector<core::BlockNumber> trade_blocks;
+    for (core::BlockNumber b = 1; b <= 20; ++b) {
+      const double quote_before = vamm_of(world).quote_reserve();
+      const double k = vamm_of(world).invariant();
+      const std::size_t open_before = vamm_of(world).open_position_count();
+      world.step();
+      world.check_conservation(1e-9);
+      const Vamm& vamm = vamm_of(world);
+      const double reference = world.reference_prices()[eth];
+      if (vamm.open_position_count() > open_before) {
+        INFO("block " << b);
+        trade_blocks.push_back(b);
+        const defisim::markets::VammPosition position = vamm.position(vamm.position_count() - 1);
+        CHECK(position.side == (sign > 0 ? PerpSide::long_ : PerpSide::short_));
+        // Q* = sqrt(k x reference) (quote price 1), k = Q x B: the notional
+        // that gives (Q +- n)^2 / k = reference. The agent computes the same
+        // from the same doubles; only (n / leverage) x leverage rounds: 1e-12.
+        const double target = std::sqrt(k * reference);
+        CHECK(position.open_notional == Approx(std::fabs(target - quote_before)).epsilon(1e-12));
+        // The mark lands on the reference: (Q + n) / (B - B n / (Q + n)) =
+        // (Q + n)^2 / k, rounding only (a few operations, relative 1e-15).
+        CHECK(vamm.mark_price() == Approx(reference).epsilon(1e-12));
+      }
+      // Until the cap on positions, the mark stays in the band around the
+      // reference (rounding 1e-12 on top).
+      if (trade_blocks.size() < 3) CHECK(std::fabs(vamm.mark_price() / reference - 1.0) <= vamm_band + 1e-12);
+    }
+    CHECK(trade_blocks == std::vector<core::BlockNumber>{5, 10, 15});
+  }
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm the notional is capped at collateral_numeraire x leverage", "[perp_agents]") {
+  // At block 5 Q* - Q = 1e6 (e^0.00175 - 1) = 1751.5 > the cap 100 x 10 =
+  // 1000: it trades 1000 and the mark moves to (Q + 1000)^2 / k = 2000 x
+  // 1.001^2, short of the reference.
+  const Sim sim(drifting_vamm_world(
+      drift_per_year, "{id: arb, type: perp_arbitrageur, market: perp, collateral_numeraire: 100, leverage: 10}", 5));
+  World world(*sim.plan, 0);
+  world.start();
+  for (int b = 1; b <= 4; ++b) world.step();
+  const double quote_before = vamm_of(world).quote_reserve();
+  const double k = vamm_of(world).invariant();
+  REQUIRE(vamm_of(world).open_position_count() == 0);
+  world.step();
+  world.check_conservation(1e-9);
+  const Vamm& vamm = vamm_of(world);
+  REQUIRE(vamm.open_position_count() == 1);
+  CHECK(vamm.position(0).open_notional == Approx(1000.0).epsilon(1e-12));
+  CHECK(vamm.position(0).margin == Approx(100.0).epsilon(1e-12));
+  CHECK(vamm.mark_price() == Approx((quote_before + 1000.0) * (quote_before + 1000.0) / k).epsilon(1e-12));
+  CHECK(vamm.mark_price() < world.reference_prices()[eth]);
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm its hedged profit in closed form", "[perp_agents]") {
+  // max_positions 1: one long of n = Q* - Q0 at block 5 (Q0 = 1e6, k = 5e8,
+  // Q* = sqrt(k P_5)), held to block 20 (the signal agrees, no room; no
+  // timer on a vamm). It paid margin n / 10 + the fee f n (f = 0.001); the
+  // position alone on the reserves exits at exactly n (PnL 0, no funding
+  // before 3600 s), so closing pays the margin less f n. Its hedge sold
+  // b = B0 n / (Q0 + n) at P_5 and is bought back at P_20:
+  //   profit = -2 f n + b (P_5 - P_20).
+  for (const double sign : {1.0, -1.0}) {
+    INFO((sign > 0 ? "long" : "short"));
+    const Sim sim(drifting_vamm_world(sign * drift_per_year, "{id: arb, type: perp_arbitrageur, market: perp}"));
+    const std::vector<double> outcomes = sim.run_outcomes(0);  // check_conservation: every block
+    const double q0 = 1e6, b0 = 500.0, k = q0 * b0, f = 0.001;
+    const double p5 = 2000.0 * std::exp(sign * 5 * drift_step), p20 = 2000.0 * std::exp(sign * 20 * drift_step);
+    const double n = std::fabs(std::sqrt(k * p5) - q0);
+    // A short owes b = B0 n / (Q0 - n), hedged by buying it: the opposite sign.
+    const double size = sign > 0 ? b0 * n / (q0 + n) : b0 * n / (q0 - n);
+    const double hedge = sign * size * (p5 - p20);
+    CHECK(outcomes[sim.outcome("arb.trades")] == 1.0);
+    // Rounding: PnL = exit - n from reserves of 1e6 (absolute ~1e-9); the
+    // engine's and std::exp agree to ~1e-15 relative.
+    CHECK(outcomes[sim.outcome("arb.profit")] == Approx(-2.0 * f * n + hedge).margin(1e-6));
+    CHECK(hedge < 0.0);  // the reference kept moving, the mark (no other trader) did not
+    CHECK(outcomes[sim.outcome("arb.mean_edge")] ==
+          Approx(std::fabs(std::exp(sign * 5 * drift_step) - 1.0)).epsilon(1e-9));
+    CHECK(outcomes[sim.outcome("arb.fees_paid")] == Approx(f * n).epsilon(1e-12));  // the open's fee
+    CHECK(outcomes[sim.outcome("arb.liquidated")] == 0.0);
+    CHECK(outcomes[sim.outcome("arb.reverts")] == 0.0);
+  }
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm an opposite signal closes its inventory instead of opening the other side",
+          "[perp_agents]") {
+  // The reference stays at 2000 (volatility 0, no drift). A scripted trader
+  // shorts n1 = 30,000 (6,000 x 5) at block 1 (Q 1e6 -> 970,000, owing
+  // s = 500 n1 / 970,000 base); at block 2 the arbitrageur buys it back:
+  // Q* = sqrt(5e8 x 2000) = 1e6, n2 = 30,000, receiving b = s (k fixed).
+  // The trader closes at block 5 (buys s: B = 500 - s, mark above 2000);
+  // at block 6 the arbitrageur, long, closes its long rather than opening
+  // a short, and the reserves are back at (1e6, 500).
+  const Sim sim(perp_world("name: vamm_close, seed: 1, paths: 1, blocks: 10, block_time: 12", "",
+                           "initial: {ETH: 2000}, volatility: {ETH: 0}", vamm_market,
+                           "  - {id: arb, type: perp_arbitrageur, market: perp}"));
+  core::Transaction close;
+  close.market = 0;
+  close.kind = core::TransactionKind::perp_close;
+  close.funding = core::Funding::reference_venue;
+  close.position = 0;  // the trader's short, the vamm's first position
+  auto [spec, log] = defisim::test_support::with_scripted_agent(
+      sim.spec(), {{1, opening(true, usdc, 6000.0, 5.0)}, {5, close}}, "trader");
+  const ScenarioPlan plan(spec);
+  World world(plan, 0);
+  world.start();
+  for (core::BlockNumber b = 1; b <= 10; ++b) {
+    world.step();
+    world.check_conservation(1e-9);
+    const Vamm& vamm = vamm_of(world);
+    INFO("block " << b);
+    if (b == 2 || b == 5) {
+      REQUIRE(vamm.open_position_count() == (b == 2 ? 2u : 1u));
+      CHECK(vamm.position(1).open);
+      CHECK(vamm.position(1).side == PerpSide::long_);
+    }
+    if (b == 2) CHECK(vamm.mark_price() == Approx(2000.0).epsilon(1e-12));
+    if (b >= 6) {
+      CHECK(vamm.open_position_count() == 0);
+      CHECK(vamm.position_count() == 2);  // nothing opened on the short side
+      CHECK(vamm.quote_reserve() == Approx(1e6).epsilon(1e-12));
+      CHECK(vamm.mark_price() == Approx(2000.0).epsilon(1e-12));
+    }
+  }
+  for (const core::Receipt& receipt : log->receipts) CHECK(receipt.succeeded());
+  // Profit (the hedge is flat: the reference never moves): its long exits
+  // at Q3 b / (B3 + b) = (k / (500 - s)) s / 500 = 1e6 s / (500 - s):
+  //   profit = exit (1 - f) - n2 (1 + f).
+  const std::vector<double> outcomes = run_path(plan, 0);
+  const double f = 0.001, s = 500.0 * 30000.0 / 970000.0, n2 = 30000.0;
+  const double exit = 1e6 * s / (500.0 - s);
+  CHECK(outcomes[outcome_index(plan, "arb.trades")] == 1.0);
+  // Rounding on reserves of 1e6: absolute ~1e-9.
+  CHECK(outcomes[outcome_index(plan, "arb.profit")] == Approx(exit * (1 - f) - n2 * (1 + f)).margin(1e-6));
+  // The gap when it opened: 2000 / (970,000^2 / 5e8) - 1.
+  CHECK(outcomes[outcome_index(plan, "arb.mean_edge")] ==
+        Approx(1e12 / (970000.0 * 970000.0) - 1.0).epsilon(1e-9));
+  CHECK(outcomes[outcome_index(plan, "perp.positions_opened")] == 2.0);
+}
+
+namespace {
+
+// 40 paths of an hour of ETH at 80% volatility on a shallow vamm (Q 1e6,
+// mark moves ~2 n / Q: ~1% for a typical 5,000 notional) with random
+// traders (120 positions an hour, 2x to 10x, about half an hour each),
+// optionally the arbitrageur; every block checked for conservation.
+constexpr int vamm_paths = 40;
+constexpr int vamm_blocks = 300;
+const std::string vamm_traders =
+    "  - {id: traders, type: perp_trader, market: perp, strategy: random, trades_per_hour: 120, leverage: {min: 2, "
+    "max: 10}, holding_seconds: 1800}\n";
+
+struct VammPath {
+  double mean_gap = 0;  // time average over blocks 1..N of |mark / reference - 1|
+  std::vector<double> outcomes;
+};
+VammPath run_vamm_path(const Sim& sim, std::uint64_t path) {
+  World world(*sim.plan, path);
+  world.start();
+  VammPath result;
+  for (int b = 1; b <= vamm_blocks; ++b) {
+    world.step();
+    world.check_conservation(1e-9);
+    result.mean_gap += std::fabs(vamm_of(world).mark_price() / world.reference_prices()[eth] - 1.0);
+  }
+  result.mean_gap /= vamm_blocks;
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("perp_arbitrageur: on a vamm with random traders it keeps the mark near the reference", "[perp_agents]") {
+  auto world = [](const std::string& agents) {
+    return perp_world(fmt::format("name: vamm_mc, seed: 5, paths: {}, blocks: {}, block_time: 12", vamm_paths,
+                                  vamm_blocks),
+                      "", "initial: {ETH: 2000}, volatility: {ETH: 0.8}", vamm_market, agents);
+  };
+  const Sim with(world(vamm_traders + "  - {id: arb, type: perp_arbitrageur, market: perp, max_positions: 50}"));
+  const Sim without(world(vamm_traders));
+  std::vector<double> gap_with, gap_without, difference, profit, trades;
+  for (std::uint64_t path = 0; path < vamm_paths; ++path) {
+    const double a = run_vamm_path(with, path).mean_gap;
+    const double b = run_vamm_path(without, path).mean_gap;
+    gap_with.push_back(a);
+    gap_without.push_back(b);
+    difference.push_back(a - b);
+    const std::vector<double> outcomes = with.run_outcomes(path);
+    profit.push_back(outcomes[with.outcome("arb.profit")]);
+    trades.push_back(outcomes[with.outcome("arb.trades")]);
+  }
+  const MeanSe d = mean_se(difference), w = mean_se(gap_with), wo = mean_se(gap_without), p = mean_se(profit);
+  INFO("mean |mark / reference - 1|: with " << w.mean << " +- " << w.se << ", without " << wo.mean << " +- " << wo.se
+                                             << ", paired difference " << d.mean << " +- " << d.se << "; profit "
+                                             << p.mean << " +- " << p.se << "; trades " << mean_se(trades).mean);
+  // Same seeds: the same reference paths and trader arrivals. The
+  // arbitrageur lowers the mean gap beyond 3 standard errors of the
+  // paired difference ...
+  CHECK(d.mean < -3.0 * d.se);
+  // ... to well below what it is without it: under half.
+  CHECK(w.mean < 0.5 * wo.mean);
+  CHECK(mean_se(trades).mean > 1.0);
+  // Hedged, it keeps what the traders' price impact left between the mark
+  // and the reference (each trade buys below / sells above the reference
+  // at which it hedges, by about half the gap, less the fee): a positive
+  // mean profit, beyond 3 standard errors.
+  CHECK(p.mean > 3.0 * p.se);
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm tokens are conserved with funding and liquidations and gas and a timer",
+          "[perp_agents]") {
+  // 2.5 hours (two funding settlements), gas 1 gwei, a keeper, partial
+  // liquidations, the traders' stop losses and the arbitrageur's timer
+  // (max_hold_seconds given): experiment check_conservation holds every
+  // block (World::run throws otherwise).
+  const std::string vamm = "{id: perp, type: vamm, base: ETH, quote_reserve: 1000000, initial_insurance_fund: 100000, "
+                           "partial_liquidation_ratio: 0.5}";
+  const Sim sim(perp_world("name: vamm_conservation, seed: 9, paths: 8, blocks: 750, block_time: 12",
+                           "gas_price_gwei: 1", "initial: {ETH: 2000}, volatility: {ETH: 1.5}", vamm,
+                           "  - {id: traders, type: perp_trader, market: perp, trades_per_hour: 120, leverage: "
+                           "{min: 2, max: 10}, holding_seconds: 1800, stop_loss: 0.5}\n"
+                           "  - {id: keeper, type: perp_keeper, market: perp}\n"
+                           "  - {id: arb, type: perp_arbitrageur, market: perp, max_positions: 20, "
+                           "max_hold_seconds: 1800}"));
+  double trades = 0, funding = 0, liquidations = 0, arb_liquidated = 0;
+  for (std::uint64_t path = 0; path < 8; ++path) {
+    INFO("path " << path);
+    std::vector<double> outcomes;
+    REQUIRE_NOTHROW(outcomes = sim.run_outcomes(path));
+    trades += outcomes[sim.outcome("arb.trades")];
+    funding += std::fabs(outcomes[sim.outcome("perp.funding_to_pool")]);
+    liquidations += outcomes[sim.outcome("perp.liquidations")];
+    arb_liquidated += outcomes[sim.outcome("arb.liquidated")];
+    CHECK(std::isfinite(outcomes[sim.outcome("arb.profit")]));
+    CHECK(outcomes[sim.outcome("arb.gas_paid")] > 0.0);
+  }
+  // The runs exercised what they are for: its trades, funding settled,
+  // liquidations (some of its own positions: hedges unwound under it).
+  INFO("arb trades " << trades << ", funding |to pool| " << funding << ", liquidations " << liquidations
+                     << ", of the arbitrageur's " << arb_liquidated);
+  CHECK(trades > 8.0);
+  CHECK(funding > 0.0);
+  CHECK(liquidations > 0.0);
+  CHECK(arb_liquidated > 0.0);
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm bad configs fail naming the key", "[perp_agents]") {
+  // 1 / leverage must be at least the vamm's initial_margin_ratio (0.1 by
+  // default: at most 10x), else every open would revert.
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp, leverage: 20}") ==
+        "agents.arb.leverage");
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp, leverage: 10}").empty());
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp, asset: USDC}") ==
+        "agents.arb.asset");
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp, asset: ETH}").empty());
+  CHECK(failing_key(vamm_market, "{id: arb, type: perp_arbitrageur, market: perp, max_hold_seconds: 0}") ==
+        "agents.arb.max_hold_seconds");
+  // The default leverage (10) above a stricter vamm: the error names `leverage`.
+  const std::string strict = "{id: perp, type: vamm, base: ETH, quote_reserve: 1000000, initial_insurance_fund: "
+                             "100000, initial_margin_ratio: 0.2, maintenance_margin_ratio: 0.1}";
+  CHECK(failing_key(strict, "{id: arb, type: perp_arbitrageur, market: perp, leverage: 5}").empty());
+  try {
+    const Sim sim(perp_world("name: bad, seed: 1, paths: 1, blocks: 10", "",
+                             "initial: {ETH: 2000}, volatility: {ETH: 0.5}", strict,
+                             "  - {id: arb, type: perp_arbitrageur, market: perp}"));
+    FAIL("the default leverage 10 was accepted on a vamm that allows 5x");
+  } catch (const core::ConfigError& error) {
+    CHECK_THAT(std::string(error.what()), Catch::Matchers::Contains("`leverage`"));
+    CHECK_THAT(std::string(error.what()), Catch::Matchers::Contains("initial_margin_ratio"));
+  }
+}
+
+TEST_CASE("perp_arbitrageur: on a vamm max_hold_seconds applies only if given", "[perp_agents]") {
+  // The rising reference of the closed-form case over 60 blocks (720 s),
+  // max_positions 1: it opens at block 5 (t = 60 s).
+  //  - No max_hold_seconds: no timer on a vamm (not the 600 of gmx and
+  //    gtrade): the long is held to the end, one trade.
+  //  - max_hold_seconds 300 (25 blocks): closed at block 30 (t = 360 s),
+  //    reopened at block 31 (the mark back at 2000, the reference 2000
+  //    e^0.0217, far outside the band), closed at 56 and reopened at 57.
+  const Sim held(drifting_vamm_world(drift_per_year, "{id: arb, type: perp_arbitrageur, market: perp}", 60));
+  const std::vector<double> kept = held.run_outcomes(0);
+  CHECK(kept[held.outcome("arb.trades")] == 1.0);
+  CHECK(kept[held.outcome("perp.positions_opened")] == 1.0);
+  const Sim timed(drifting_vamm_world(
+      drift_per_year, "{id: arb, type: perp_arbitrageur, market: perp, max_hold_seconds: 300}", 60));
+  World world(*timed.plan, 0);
+  world.start();
+  std::vector<core::BlockNumber> opened, closed;
+  std::size_t open_before = 0, count_before = 0;
+  for (core::BlockNumber b = 1; b <= 60; ++b) {
+    world.step();
+    world.check_conservation(1e-9);
+    const Vamm& vamm = vamm_of(world);
+    if (vamm.position_count() > count_before) opened.push_back(b);
+    if (vamm.open_position_count() < open_before + (vamm.position_count() - count_before)) closed.push_back(b);
+    open_before = vamm.open_position_count();
+    count_before = vamm.position_count();
+  }
+  CHECK(opened == std::vector<core::BlockNumber>{5, 31, 57});
+  CHECK(closed == std::vector<core::BlockNumber>{30, 56});
 }
