@@ -347,7 +347,7 @@ def figure(main, sweep, path: str):
     ax.set_xticklabels([f"{leverage:g}x" for leverage in leverages])
     ax.axhline(0.0, color="black", linewidth=0.5)
     ax.set_xlabel("leverage limit")
-    ax.set_ylabel("LP PnL from trading (fees + trader PnL), thousand USDC (mean ± 3 SE)")
+    ax.set_ylabel("fees + trader PnL, k USDC per path (± 3 SE)")
     ax.set_title("(d) Crash paths: leverage limit x position fee (GLP's delta PnL left out)")
     ax.legend(fontsize=6, ncol=3)
 

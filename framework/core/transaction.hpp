@@ -149,6 +149,9 @@ struct Transaction {
   // perp_open: the worst acceptable opening price, numeraire per token (a
   // long's highest, a short's lowest; 0: none). gtrade: with its impact;
   // vamm: the average price on the virtual reserves; gmx: the oracle price.
+  // perp_close: the worst acceptable closing price (a long's lowest, a
+  // short's highest): the oracle price (gmx, gtrade), the average exit
+  // price on the virtual reserves (vamm).
   double worst_price = 0.0;
 };
 

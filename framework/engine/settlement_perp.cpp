@@ -37,6 +37,13 @@ bool admit(const Transaction& transaction, RevertReason invalid, bool funded, Le
   return receipt.revert_reason == RevertReason::none;
 }
 
+// A close at `price` (numeraire per token) is worse than the sender's
+// worst_price (0: none): a long closes by selling, so below it; a short above.
+bool closes_beyond(const Transaction& transaction, PerpSide side, double price) {
+  if (!(transaction.worst_price > 0.0)) return false;
+  return side == PerpSide::long_ ? price < transaction.worst_price : price > transaction.worst_price;
+}
+
 void pay_out(core::AgentIndex account, core::AssetIndex asset, double amount, Ledger& ledger) {
   if (amount != 0.0) ledger.balance(account, asset) += amount;
 }
@@ -74,6 +81,11 @@ void execute_gmx(const Transaction& t, markets::GmxPool& pool, Ledger& ledger, c
     }
     case TransactionKind::perp_close: {
       if (!admit(t, RevertReason::none, true, ledger, context, receipt)) return;
+      if (t.position < pool.position_count() && pool.position(t.position).open &&
+          closes_beyond(t, pool.position(t.position).side, prices[pool.position(t.position).index_asset])) {
+        receipt.revert_reason = RevertReason::slippage;
+        return;
+      }
       const markets::GmxTradeResult result = pool.close_position(t.position, t.sender, prices, now);
       if (!result.succeeded()) {
         receipt.revert_reason = result.revert_reason;
@@ -186,6 +198,10 @@ void execute_gtrade(const Transaction& t, markets::GtradeVault& vault, Ledger& l
     }
     case TransactionKind::perp_close: {
       if (!admit(t, RevertReason::none, true, ledger, context, receipt)) return;
+      if (vault.is_open(t.position) && closes_beyond(t, vault.trade(t.position).side, price)) {
+        receipt.revert_reason = RevertReason::slippage;
+        return;
+      }
       const markets::GtradeCloseResult result = vault.close_trade(t.position, t.sender, price, now);
       if (!result.succeeded()) {
         receipt.revert_reason = result.revert_reason;
@@ -299,7 +315,10 @@ void execute_vamm(const Transaction& t, markets::Vamm& vamm, Ledger& ledger, con
       const double fee = position.open ? vamm_fee(vamm, vamm.exit_notional(position.side, position.size_base)) : 0.0;
       const bool funded = std::isfinite(fee) && can_pay_in(t, quote, fee, ledger, context);
       if (!admit(t, RevertReason::none, funded, ledger, context, receipt)) return;
-      const markets::VammCloseResult result = vamm.close_position(t.sender, t.position, 0.0, now);
+      // A long's worst average exit price bounds the quote it receives from
+      // below, a short's the quote it pays from above (Amm.swapOutput's limit).
+      const double quote_limit = t.worst_price > 0.0 ? position.size_base * t.worst_price : 0.0;
+      const markets::VammCloseResult result = vamm.close_position(t.sender, t.position, quote_limit, now);
       if (!result.succeeded()) {
         receipt.revert_reason = result.revert_reason;
         return;

@@ -17,6 +17,7 @@
 
 #include "agents/agent.hpp"
 #include "framework/engine/world.hpp"
+#include "tests/support/scripted_agent.hpp"
 #include "tests/support/simulation.hpp"
 
 namespace {
@@ -319,4 +320,68 @@ TEST_CASE("perp in world: a path is a deterministic function of its index", "[en
     CHECK(std::bit_cast<std::uint64_t>(first[i]) == std::bit_cast<std::uint64_t>(again[i]));
   }
   CHECK(first != other);
+}
+
+TEST_CASE("perp in world: worst_price protects opens and closes on all three pools", "[engine][perp]") {
+  // A flat price (volatility 0): the oracle, the reference and the vAMM's mark
+  // all stay at 2,000 until trades move the mark. Each pool gets a 5x long
+  // of 2,000 USDC notional-collateral at block 1 (position id 0 on each), then
+  // at block 2 a close whose worst_price, 2,010, is above what it would get
+  // reverts with slippage and changes nothing: a long sells at the oracle,
+  // 2,000, on gmx and gtrade; on the vamm it sells back down x.y = k at the
+  // average price it bought at, 2,000 (1 + 10,000 / 8M) = 2,002.5. At block 3
+  // a close with a worst price of 1,990 succeeds. An open whose
+  // worst price is below the price (a long's highest) reverts.
+  defisim::test_support::Sim base(three_pools(0.0, ""));
+  using defisim::test_support::ScriptedTransaction;
+  std::vector<ScriptedTransaction> script;
+  auto add = [&](defisim::core::BlockNumber block, defisim::core::MarketIndex market, TransactionKind kind,
+                 double worst_price) {
+    Transaction t;
+    t.market = market;
+    t.kind = kind;
+    t.gas_used = 100000;
+    t.position = 0;
+    t.worst_price = worst_price;
+    if (kind == TransactionKind::perp_open) {
+      t.leverage = 5.0;
+      t.token_other = eth;
+      t.token_in = market == glp ? eth : usdc;
+      t.amount_in = market == glp ? 1.0 : 2000.0;  // 2,000 USDC of collateral
+    }
+    script.push_back({block, t});
+  };
+  for (const auto market : {glp, gdai, perp}) {
+    add(1, market, TransactionKind::perp_open, 1999.0);  // below the price: slippage
+    add(1, market, TransactionKind::perp_open, 2100.0);  // gtrade impact and the vAMM's walk stay below 2,100
+    add(2, market, TransactionKind::perp_close, 2010.0);
+    add(3, market, TransactionKind::perp_close, 1990.0);
+  }
+  std::vector<double> wallet(3, 0.0);
+  wallet[eth] = 10.0;
+  wallet[usdc] = 100000.0;
+  auto [spec, log] = defisim::test_support::with_scripted_agent(base.spec(), script, "scripted", false, wallet);
+  const defisim::engine::ScenarioPlan plan(spec);
+  World world(plan, 0);
+  world.start();
+  for (int block = 1; block <= 3; ++block) {
+    world.step();
+    world.check_conservation(conservation_tolerance);
+  }
+  REQUIRE(log->receipts.size() == 12);
+  for (std::size_t m = 0; m < 3; ++m) {
+    INFO("market " << m);
+    const Receipt* receipts[4];
+    int found = 0;
+    for (const Receipt& receipt : log->receipts) {
+      if (receipt.transaction.market == m) receipts[found++] = &receipt;
+    }
+    REQUIRE(found == 4);
+    CHECK(receipts[0]->revert_reason == RevertReason::slippage);
+    CHECK(receipts[1]->succeeded());
+    CHECK(receipts[1]->perp_position == 0);
+    CHECK(receipts[2]->revert_reason == RevertReason::slippage);
+    CHECK(receipts[3]->succeeded());
+    CHECK(receipts[3]->amount_out > 0.0);
+  }
 }
