@@ -283,6 +283,24 @@ const std::vector<std::pair<std::string, BadConfig>>& cases() {
                                    "      USDC: {initial_supply: 1000000}\nagents:\n  - {id: b, type: borrower, market: bank, "
                                    "collateral: {ETH: 1}}\n"),
         .key = "agents.b.collateral.ETH", .phrase = "'ETH' is not collateral on this market", .at = "1}}"}},
+      {"vamm maintenance margin above its initial margin",
+       {.yaml = with("agents:\n", "  - {id: perp, type: vamm, base: ETH, quote_reserve: 1000000, initial_insurance_fund: 1000, "
+                                   "maintenance_margin_ratio: 0.2}\nagents:\n"),
+        .key = "markets.perp", .phrase = "maintenance_margin_ratio must be in (0, initial_margin_ratio]",
+        .at = "{id: perp"}},
+      {"gmx pool without a stablecoin",
+       {.yaml = with("agents:\n", "  - {id: glp, type: gmx_glp, assets: {ETH: {initial_pool_amount: 10}}}\nagents:\n"),
+        .key = "markets.glp.assets", .phrase = "needs a stablecoin (stable: true)", .at = "{ETH: {initial_pool_amount"}},
+      {"gtrade vault trading its own collateral",
+       {.yaml = with("agents:\n", "  - {id: gdai, type: gtrade_vault, traded_asset: USDC}\nagents:\n"),
+        .key = "markets.gdai.traded_asset", .phrase = "must differ from the collateral", .at = "USDC}"}},
+      {"perp_lp on a vamm",
+       {.yaml = with("agents:\n", "  - {id: perp, type: vamm, base: ETH, quote_reserve: 1000000, initial_insurance_fund: 1000}\n"
+                                   "agents:\n  - {id: fund, type: perp_lp, market: perp}\n"),
+        .key = "agents.fund.market", .phrase = "is a vamm: its insurance fund has no shares", .at = "perp}"}},
+      {"perp_trader on a pool",
+       {.yaml = with("agents:\n", "agents:\n  - {id: traders, type: perp_trader, market: pool}\n"),
+        .key = "agents.traders.market", .phrase = "the perp_trader trades a perpetual pool", .at = "pool}"}},
       {"liquidator on a pool",
        {.yaml = with("agents:\n", "agents:\n  - {id: keeper, type: liquidator, market: pool, capital: {USDC: 1}}\n"),
         .key = "agents.keeper.market", .phrase = "'pool' is not a lending market", .at = "pool, capital"}},
@@ -496,6 +514,13 @@ TEST_CASE("bad config: lending markets, borrowers, liquidators, oracles and gas 
   check_case("pool twap oracle on a pool without the asset");
   check_case("push oracle with a median key");
   check_case("gas spike without a base price");
+}
+TEST_CASE("bad config: perpetual pools and their agents are checked", "[cli][bad_config]") {
+  check_case("vamm maintenance margin above its initial margin");
+  check_case("gmx pool without a stablecoin");
+  check_case("gtrade vault trading its own collateral");
+  check_case("perp_lp on a vamm");
+  check_case("perp_trader on a pool");
 }
 TEST_CASE("bad config: a --set that the sweep would silently override is refused", "[cli][bad_config]") {
   check_case("--set of a key the sweep also sets");
