@@ -32,6 +32,7 @@ struct RunArguments {
   std::vector<std::string> assignments;
   bool force = false;
   bool quiet = false;
+  std::string shard;  // --shard i/n
 };
 
 defisim::engine::LoadOptions load_options(const RunArguments& arguments) {
@@ -52,9 +53,12 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
   const defisim::engine::Experiment experiment =
       defisim::engine::load_experiment(arguments.config, load_options(arguments));
   defisim::engine::RunOptions options;
-  options.output_path = arguments.output.empty()
-                            ? fmt::format("results/{}.h5", experiment.base().name)
-                            : arguments.output;
+  if (!arguments.shard.empty()) options.shard = defisim::engine::parse_shard(arguments.shard);
+  const std::string default_name =
+      options.shard.whole() ? fmt::format("results/{}.h5", experiment.base().name)
+                            : fmt::format("results/{}.shard-{}-of-{}.h5", experiment.base().name, options.shard.index,
+                                          options.shard.count);
+  options.output_path = arguments.output.empty() ? default_name : arguments.output;
   options.overwrite = arguments.force;
   options.threads = arguments.threads;
   options.command_line = command_line;
@@ -64,7 +68,7 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
   std::signal(SIGTERM, on_interrupt);
   const auto statistics = defisim::engine::run_experiment(experiment, options);
 
-  if (!arguments.quiet) {
+  if (!arguments.quiet && options.shard.whole()) {
     const defisim::output::ResultsReader reader(options.output_path);
     for (std::size_t k = 0; k < reader.scenario_count(); ++k) {
       defisim::output::print_summary_table(reader.summary(k), "", stdout);
@@ -73,11 +77,30 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
     // when both go to one log.
     std::fflush(stdout);
   }
+  if (!options.shard.whole()) {
+    std::fprintf(stderr, "wrote shard %u/%u to %s: %llu paths in %.2f s; combine all %u with `defisim merge`\n",
+                 options.shard.index, options.shard.count, options.output_path.c_str(),
+                 static_cast<unsigned long long>(statistics.paths), statistics.wall_seconds, options.shard.count);
+    return code(ExitCode::ok);
+  }
   std::fprintf(stderr, "wrote %s: %llu paths x %llu blocks in %.2f s on %d thread(s), %.3g path-blocks/s\n",
                options.output_path.c_str(), static_cast<unsigned long long>(experiment.base().paths),
                static_cast<unsigned long long>(experiment.base().blocks), statistics.wall_seconds,
                statistics.threads,
                statistics.wall_seconds > 0 ? static_cast<double>(statistics.path_blocks) / statistics.wall_seconds : 0.0);
+  return code(ExitCode::ok);
+}
+
+int merge_command(const std::vector<std::string>& shards, const std::string& output, bool force,
+                  const std::string& command_line) {
+  defisim::engine::MergeOptions options;
+  options.output_path = output;
+  options.overwrite = force;
+  options.command_line = command_line;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  defisim::engine::merge_shards(shards, options);
+  std::fprintf(stderr, "merged %zu shard(s) into %s\n", shards.size(), output.c_str());
   return code(ExitCode::ok);
 }
 
@@ -130,6 +153,17 @@ int main(int argc, char** argv) {
   run->add_option("--set", run_arguments.assignments, "override any key: --set markets.pool.fee=0.0005 (repeatable)");
   run->add_flag("--force", run_arguments.force, "overwrite an existing results file");
   run->add_flag("-q,--quiet", run_arguments.quiet, "no progress and no summary table");
+  run->add_option("--shard", run_arguments.shard,
+                  "i/n: run only shard i of n (0 <= i < n) into a shard file (default results/<name>.shard-i-of-n.h5); "
+                  "`defisim merge` combines the n shard files");
+
+  std::vector<std::string> merge_shards;
+  std::string merge_output;
+  bool merge_force = false;
+  CLI::App* merge = app.add_subcommand("merge", "combine the shard files of a sharded run into its results file");
+  merge->add_option("shards", merge_shards, "every shard file of the run (any order)")->required();
+  merge->add_option("-o,--output", merge_output, "the results file to write")->required();
+  merge->add_flag("--force", merge_force, "overwrite an existing results file");
 
   RunArguments validate_arguments;
   CLI::App* validate = app.add_subcommand("validate", "check an experiment without running it");
@@ -159,6 +193,7 @@ int main(int argc, char** argv) {
       return code(ExitCode::ok);
     }
     if (*run) return run_command(run_arguments, command_line);
+    if (*merge) return merge_command(merge_shards, merge_output, merge_force, command_line);
     if (*validate) return validate_command(validate_arguments);
     if (*summarize) return summarize_command(summarize_path, summarize_scenario, summarize_metric);
     if (*reference) {

@@ -1,6 +1,7 @@
 #include "framework/engine/runner.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
@@ -18,6 +19,7 @@
 
 #include "framework/core/build_info.hpp"
 #include "framework/core/errors.hpp"
+#include "framework/engine/config_loader.hpp"
 #include "framework/engine/scenario_plan.hpp"
 #include "framework/engine/world.hpp"
 #include "framework/output/results_file.hpp"
@@ -88,14 +90,32 @@ class Progress {
   Clock::time_point last_print_;
 };
 
-output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan) {
+output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan, const ShardRows& rows) {
   output::ScenarioLayout layout;
   layout.parameters = scenario.parameters;
   layout.outcomes = plan.outcome_metrics;
   layout.series = plan.series_metrics;
   layout.sample_blocks = plan.sample_blocks;
   layout.paths = plan.spec->paths;
+  layout.shard_first_path = rows.first;
+  layout.shard_end_path = rows.end;
   return layout;
+}
+
+output::RunMetadata metadata_of(const Experiment& experiment, Shard shard) {
+  const ScenarioSpec& base = experiment.base();
+  output::RunMetadata metadata;
+  metadata.experiment_name = base.name;
+  metadata.defisim_version = core::defisim_version;
+  metadata.source_revision = core::source_revision;
+  metadata.config_yaml = experiment.resolved_yaml;
+  metadata.seed = base.seed;
+  metadata.paths = base.paths;
+  metadata.blocks = base.blocks;
+  metadata.block_time_seconds = base.block_time_seconds;
+  metadata.shard_index = shard.index;
+  metadata.shard_count = shard.count;
+  return metadata;
 }
 
 // The values of one batch of paths, laid out per path.
@@ -125,11 +145,12 @@ void write_batch(std::size_t scenario, const ScenarioPlan& plan, Batch& batch, o
   }
 }
 
-void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progress& progress) {
+// Runs rows [rows.first, rows.end) of the scenario (all of them unless sharded).
+void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress) {
   const ScenarioPlan plan(scenario.spec);
   const ScenarioSpec& spec = *scenario.spec;
-  writer.begin_scenario(scenario.index, layout_of(scenario, plan));
-  progress.begin_scenario(scenario.index, spec.paths);
+  writer.begin_scenario(scenario.index, layout_of(scenario, plan, rows));
+  progress.begin_scenario(scenario.index, rows.end - rows.first);
 
   const std::size_t outcome_count = plan.outcome_metrics.size();
   const std::size_t series_values = plan.series_values_per_path();
@@ -153,10 +174,10 @@ void run_scenario(const Scenario& scenario, output::ResultsWriter& writer, Progr
   } join_on_exit{writing};
 
   std::uint64_t done = 0;
-  for (std::uint64_t first = 0, index = 0; first < spec.paths; first += batch_paths, ++index) {
+  for (std::uint64_t first = rows.first, index = 0; first < rows.end; first += batch_paths, ++index) {
     Batch& batch = batches[index % 2];
     batch.first = first;
-    batch.rows = std::min<std::uint64_t>(batch_paths, spec.paths - first);
+    batch.rows = std::min<std::uint64_t>(batch_paths, rows.end - first);
     tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, batch.rows, 1), [&](const auto& range) {
       for (std::uint64_t row = range.begin(); row != range.end(); ++row) {
         if (interrupt_requested().load(std::memory_order_relaxed)) return;
@@ -201,27 +222,21 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
 
-  const ScenarioSpec& base = experiment.base();
-  output::RunMetadata metadata;
-  metadata.experiment_name = base.name;
-  metadata.defisim_version = core::defisim_version;
-  metadata.source_revision = core::source_revision;
-  metadata.config_yaml = experiment.resolved_yaml;
-  metadata.seed = base.seed;
-  metadata.paths = base.paths;
-  metadata.blocks = base.blocks;
-  metadata.block_time_seconds = base.block_time_seconds;
   output::ResultsWriterOptions writer_options;
-  writer_options.deflate_level = base.record_compression;
-  output::ResultsWriter writer(options.output_path, options.overwrite, metadata, writer_options);
+  writer_options.deflate_level = experiment.base().record_compression;
+  output::ResultsWriter writer(options.output_path, options.overwrite, metadata_of(experiment, options.shard),
+                               writer_options);
 
   Progress progress(options.progress, experiment.scenarios.size());
   RunStatistics statistics;
   statistics.threads = threads;
+  const std::vector<ShardRows> rows = shard_rows(experiment, options.shard);
   for (const Scenario& scenario : experiment.scenarios) {
-    run_scenario(scenario, writer, progress);
-    statistics.paths += scenario.spec->paths;
-    statistics.path_blocks += scenario.spec->paths * scenario.spec->blocks;
+    const ShardRows& scenario_rows = rows[scenario.index];
+    if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
+    run_scenario(scenario, scenario_rows, writer, progress);
+    statistics.paths += scenario_rows.end - scenario_rows.first;
+    statistics.path_blocks += (scenario_rows.end - scenario_rows.first) * scenario.spec->blocks;
   }
   statistics.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   output::RunInfo info;
@@ -232,6 +247,101 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   info.command_line = options.command_line;
   writer.commit(info);
   return statistics;
+}
+
+void merge_shards(const std::vector<std::string>& shard_paths, const MergeOptions& options) {
+  keep_freed_heap();
+  const auto started = Clock::now();
+  if (shard_paths.empty()) throw core::InputError("merge: no shard files given");
+  std::vector<std::unique_ptr<output::ResultsReader>> shards;  // by shard index
+  std::vector<std::string> paths_by_index;
+  std::string config;
+  std::uint32_t count = 0;
+  for (const std::string& path : shard_paths) {
+    auto reader = std::make_unique<output::ResultsReader>(path, true);
+    const auto [index, shard_count] = reader->shard();
+    if (shard_count == 1) {
+      throw core::InputError(fmt::format("merge: '{}' is a complete results file, not a shard", path));
+    }
+    const std::string shard_config = reader->root_attribute_string("config");
+    if (shards.empty()) {
+      count = shard_count;
+      config = shard_config;
+      shards.resize(count);
+      paths_by_index.resize(count);
+    } else if (shard_count != count || shard_config != config) {
+      throw core::InputError(fmt::format(
+          "merge: '{}' is not from the same run as '{}' ({}); shards of one run share the config and n",
+          path, shard_paths.front(), shard_count != count ? fmt::format("n = {} vs {}", shard_count, count)
+                                                          : std::string("their configs differ")));
+    }
+    if (shards[index]) {
+      throw core::InputError(
+          fmt::format("merge: '{}' and '{}' are both shard {}/{}", paths_by_index[index], path, index, count));
+    }
+    shards[index] = std::move(reader);
+    paths_by_index[index] = path;
+  }
+  std::vector<std::string> missing;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (!shards[i]) missing.push_back(fmt::format("{}/{}", i, count));
+  }
+  if (!missing.empty()) {
+    throw core::InputError(fmt::format("merge: missing shard(s) {}", fmt::join(missing, ", ")));
+  }
+
+  const Experiment experiment =
+      load_experiment_text(config, fmt::format("the config embedded in '{}'", shard_paths.front()));
+  // Which shard holds which rows: recomputed, and checked against each file.
+  std::vector<std::vector<ShardRows>> rows(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    rows[i] = shard_rows(experiment, Shard{i, count});
+    for (const Scenario& scenario : experiment.scenarios) {
+      const ShardRows& expected = rows[i][scenario.index];
+      if (expected.empty()) continue;
+      const bool held = shards[i]->has_scenario(scenario.index) &&
+                        shards[i]->shard_rows(scenario.index) == std::pair{expected.first, expected.end};
+      if (!held) {
+        throw core::InputError(fmt::format("merge: '{}' (shard {}/{}) does not hold rows {} to {} of scenario {}",
+                                           paths_by_index[i], i, count, expected.first, expected.end,
+                                           scenario.index));
+      }
+    }
+  }
+
+  output::ResultsWriterOptions writer_options;
+  writer_options.deflate_level = experiment.base().record_compression;
+  output::ResultsWriter writer(options.output_path, options.overwrite, metadata_of(experiment, Shard{}), writer_options);
+  for (const Scenario& scenario : experiment.scenarios) {
+    const ScenarioPlan plan(scenario.spec);
+    const ScenarioSpec& spec = *scenario.spec;
+    writer.begin_scenario(scenario.index, layout_of(scenario, plan, ShardRows{0, spec.paths}));
+    // The unsharded run's batches, in its order, so every chunk is written
+    // whole as it was there.
+    const std::uint64_t batch_paths = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
+    for (std::uint64_t first = 0; first < spec.paths; first += batch_paths) {
+      const std::uint64_t batch_rows = std::min<std::uint64_t>(batch_paths, spec.paths - first);
+      std::uint32_t owner = 0;
+      while (!(rows[owner][scenario.index].first <= first && first < rows[owner][scenario.index].end)) ++owner;
+      const output::ResultsReader& shard = *shards[owner];
+      for (std::size_t m = 0; m < plan.outcome_metrics.size(); ++m) {
+        const std::vector<double> values = shard.outcome_rows(scenario.index, plan.outcome_metrics[m].name, first, batch_rows);
+        writer.write_outcomes(scenario.index, m, first, values);
+      }
+      for (std::size_t m = 0; m < plan.series_metrics.size(); ++m) {
+        const std::vector<double> values = shard.series_rows(scenario.index, plan.series_metrics[m].name, first, batch_rows);
+        writer.write_series(scenario.index, m, first, batch_rows, values);
+      }
+    }
+    writer.finish_scenario(scenario.index);
+  }
+  output::RunInfo info;
+  info.created_utc = utc_now();
+  info.threads = 1;
+  info.ranks = 1;
+  info.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  info.command_line = options.command_line;
+  writer.commit(info);
 }
 
 }  // namespace defisim::engine

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "framework/engine/experiment_spec.hpp"
+#include "framework/engine/shards.hpp"
 
 namespace defisim::engine {
 
@@ -17,6 +19,7 @@ struct RunOptions {
   int threads = 0;             // 0: all cores
   std::string command_line;    // stored in /run_info
   bool progress = true;        // progress on stderr
+  Shard shard;                 // --shard i/n: only this share of the batches, into a shard file
 };
 
 struct RunStatistics {
@@ -31,5 +34,17 @@ struct RunStatistics {
 std::atomic<bool>& interrupt_requested();
 
 RunStatistics run_experiment(const Experiment& experiment, const RunOptions& options);
+
+// Combines the shard files of one sharded run (every i of --shard i/n, in
+// any order) into the results file the unsharded run writes: the same
+// datasets, bit for bit, and the same summaries. Checks that the shards
+// belong together (same config and n, each i once, each holding the rows
+// the assignment gives it). Throws core::InputError otherwise.
+struct MergeOptions {
+  std::string output_path;
+  bool overwrite = false;
+  std::string command_line;
+};
+void merge_shards(const std::vector<std::string>& shard_paths, const MergeOptions& options);
 
 }  // namespace defisim::engine

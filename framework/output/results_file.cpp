@@ -102,6 +102,7 @@ struct ResultsWriter::Impl {
   std::map<std::size_t, ScenarioState> open;  // begun, not finished
   std::set<std::size_t> finished;
   bool committed = false;
+  bool shard = false;  // a shard file: no summaries
 
   ScenarioState& state(std::size_t scenario, std::string_view operation) {
     if (committed) {
@@ -167,7 +168,12 @@ ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetad
   try {
     impl_->root = impl_->file.root();
     const hdf5::Group& root = impl_->root;
-    root.write_string_attribute("filetype", results_filetype);
+    impl_->shard = metadata.shard_count > 1;
+    root.write_string_attribute("filetype", impl_->shard ? shard_filetype : results_filetype);
+    if (impl_->shard) {
+      const std::array<int, 2> shard = {static_cast<int>(metadata.shard_index), static_cast<int>(metadata.shard_count)};
+      root.write_ints_attribute("shard", shard);
+    }
     const std::array<int, 2> version = {results_format_major, results_format_minor};
     root.write_ints_attribute("format_version", version);
     root.write_string_attribute("defisim_version", metadata.defisim_version);
@@ -237,6 +243,10 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   for (const auto& [key, value] : layout.parameters) {
     state.group.write_string_attribute(key, value);
   }
+  if (impl_->shard) {
+    state.group.write_uint64_attribute("shard_first_path", layout.shard_first_path);
+    state.group.write_uint64_attribute("shard_end_path", layout.shard_end_path);
+  }
 
   state.outcomes_group = state.group.create_group("outcomes");
   hdf5::DatasetOptions outcome_options;
@@ -302,11 +312,10 @@ void ResultsWriter::write_series(std::size_t scenario, std::size_t metric,
   state.series[metric].write_rows(first_path, rows, values);
 }
 
-void ResultsWriter::finish_scenario(std::size_t scenario) {
-  ScenarioState& state = impl_->state(scenario, "finish_scenario");
-  // Chunks still partly written (rows never written stay NaN) go to the file.
-  for (auto& writer : state.outcomes) writer.flush();
-  for (auto& writer : state.series) writer.flush();
+namespace {
+
+// summary/ of a finished scenario, from its outcome columns read back one at a time.
+void write_summary(std::size_t scenario, ScenarioState& state) {
   const std::vector<std::string>& columns = summary_column_names();
   std::vector<std::string> names;
   std::vector<std::vector<double>> table(columns.size());
@@ -338,6 +347,16 @@ void ResultsWriter::finish_scenario(std::size_t scenario) {
       summary.write_dataset(columns[c], std::span<const double>(table[c])).close();
     }
   }
+}
+
+}  // namespace
+
+void ResultsWriter::finish_scenario(std::size_t scenario) {
+  ScenarioState& state = impl_->state(scenario, "finish_scenario");
+  // Chunks still partly written (rows never written stay NaN) go to the file.
+  for (auto& writer : state.outcomes) writer.flush();
+  for (auto& writer : state.series) writer.flush();
+  if (!impl_->shard) write_summary(scenario, state);
   // Close everything of this scenario now, checking for errors.
   for (auto& writer : state.outcomes) writer.close();
   for (auto& writer : state.series) writer.close();
@@ -347,6 +366,7 @@ void ResultsWriter::finish_scenario(std::size_t scenario) {
   impl_->open.erase(scenario);
   impl_->finished.insert(scenario);
 }
+
 
 void ResultsWriter::commit(const RunInfo& info) {
   if (impl_->committed) {
@@ -414,7 +434,7 @@ struct ResultsReader::Impl {
   }
 };
 
-ResultsReader::ResultsReader(const fs::path& path) : impl_(std::make_unique<Impl>()) {
+ResultsReader::ResultsReader(const fs::path& path, bool allow_shard) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
   std::error_code error;
   if (!fs::exists(path, error)) {
@@ -447,7 +467,13 @@ ResultsReader::ResultsReader(const fs::path& path) : impl_(std::make_unique<Impl
         "'{}' is not a defisim results file (it has no filetype attribute)", path.string()));
   }
   const std::string filetype = root.read_string_attribute("filetype");
-  if (filetype != results_filetype) {
+  if (filetype == shard_filetype && !allow_shard) {
+    throw core::InputError(fmt::format(
+        "'{}' is one shard of a sharded run (defisim run --shard), not a results file: combine the shards "
+        "with `defisim merge -o RESULTS SHARD...`",
+        path.string()));
+  }
+  if (filetype != results_filetype && filetype != shard_filetype) {
     throw core::InputError(fmt::format("'{}' is not a defisim results file (filetype is '{}')",
                                        path.string(), filetype));
   }
@@ -550,6 +576,38 @@ std::vector<double> ResultsReader::series(std::size_t scenario, const std::strin
   if (paths_out != nullptr) *paths_out = dims[0];
   if (samples_out != nullptr) *samples_out = dims[1];
   return dataset.read_doubles();
+}
+
+std::vector<double> ResultsReader::outcome_rows(std::size_t scenario, const std::string& metric,
+                                                std::uint64_t first, std::uint64_t rows) const {
+  return impl_->metric_dataset(scenario, "outcomes", metric).read_double_rows(first, rows);
+}
+
+std::vector<double> ResultsReader::series_rows(std::size_t scenario, const std::string& metric,
+                                               std::uint64_t first, std::uint64_t rows) const {
+  return impl_->metric_dataset(scenario, "series", metric).read_double_rows(first, rows);
+}
+
+std::pair<std::uint32_t, std::uint32_t> ResultsReader::shard() const {
+  if (!impl_->root.has_attribute("shard")) return {0, 1};
+  const std::vector<std::int64_t> shard = impl_->root.read_ints_attribute("shard");
+  if (shard.size() != 2 || shard[0] < 0 || shard[1] < 1 || shard[0] >= shard[1]) {
+    throw core::InputError(fmt::format("'{}' has an invalid shard attribute", impl_->path.string()));
+  }
+  return {static_cast<std::uint32_t>(shard[0]), static_cast<std::uint32_t>(shard[1])};
+}
+
+bool ResultsReader::has_scenario(std::size_t scenario) const {
+  return impl_->root.open_group("scenarios").exists(std::to_string(scenario));
+}
+
+std::pair<std::uint64_t, std::uint64_t> ResultsReader::shard_rows(std::size_t scenario) const {
+  const hdf5::Group group = impl_->scenario_group(scenario);
+  if (!group.has_attribute("shard_first_path") || !group.has_attribute("shard_end_path")) {
+    throw core::InputError(fmt::format("scenario {} of '{}' has no shard rows (not a shard file?)", scenario,
+                                       impl_->path.string()));
+  }
+  return {group.read_uint64_attribute("shard_first_path"), group.read_uint64_attribute("shard_end_path")};
 }
 
 // ================================================================ table

@@ -35,6 +35,9 @@
 namespace defisim::output {
 
 inline constexpr const char* results_filetype = "defisim-results";
+// A shard of a run (`defisim run --shard i/n`): the same layout holding only
+// the shard's rows, without summaries; `defisim merge` makes the results file.
+inline constexpr const char* shard_filetype = "defisim-results-shard";
 inline constexpr int results_format_major = 1;
 inline constexpr int results_format_minor = 0;
 
@@ -47,6 +50,11 @@ struct RunMetadata {
   std::uint64_t paths = 0;
   std::uint64_t blocks = 0;
   double block_time_seconds = 0;
+  // A shard file when shard_count > 1: filetype shard_filetype, root
+  // attribute shard = [index, count], per scenario shard_first_path and
+  // shard_end_path (the rows it holds), no summary/.
+  std::uint32_t shard_index = 0;
+  std::uint32_t shard_count = 1;
 };
 
 struct RunInfo {
@@ -63,6 +71,9 @@ struct ScenarioLayout {
   std::vector<MetricInfo> series;
   std::vector<std::uint64_t> sample_blocks;  // block number of each series sample
   std::uint64_t paths = 0;
+  // In a shard file, the rows [shard_first_path, shard_end_path) it holds.
+  std::uint64_t shard_first_path = 0;
+  std::uint64_t shard_end_path = 0;
 };
 
 // How the writer stores outcome and series datasets. The defaults are what
@@ -134,8 +145,9 @@ struct ScenarioSummary {
 class ResultsReader {
  public:
   // Throws core::IoError if the file is missing or unreadable, core::InputError
-  // if it is not a defisim results file or its major version is unsupported.
-  explicit ResultsReader(const std::filesystem::path& path);
+  // if it is not a defisim results file (or, with allow_shard, a shard file)
+  // or its major version is unsupported.
+  explicit ResultsReader(const std::filesystem::path& path, bool allow_shard = false);
   ~ResultsReader();
   std::string root_attribute_string(const std::string& name) const;
   std::size_t scenario_count() const;
@@ -144,6 +156,16 @@ class ResultsReader {
   // row-major paths x samples
   std::vector<double> series(std::size_t scenario, const std::string& metric,
                              std::uint64_t* paths_out, std::uint64_t* samples_out) const;
+  // Rows [first, first + rows): outcomes; series row-major rows x samples.
+  std::vector<double> outcome_rows(std::size_t scenario, const std::string& metric, std::uint64_t first,
+                                   std::uint64_t rows) const;
+  std::vector<double> series_rows(std::size_t scenario, const std::string& metric, std::uint64_t first,
+                                  std::uint64_t rows) const;
+  // Shard files: [index, count] ({0, 1} for a results file), whether it
+  // holds scenario k, and the rows [first, end) it holds of it.
+  std::pair<std::uint32_t, std::uint32_t> shard() const;
+  bool has_scenario(std::size_t scenario) const;
+  std::pair<std::uint64_t, std::uint64_t> shard_rows(std::size_t scenario) const;
 
  private:
   struct Impl;

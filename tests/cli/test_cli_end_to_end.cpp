@@ -3,6 +3,8 @@
 // (tens of paths, hundreds of blocks) so the whole file takes a few seconds.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -352,4 +354,41 @@ TEST_CASE("cli: every shipped config and experiment YAML validates", "[cli][e2e]
     INFO(config.string() << "\nstderr: " << result.err);
     CHECK(result.exit_code == 0);
   }
+}
+
+TEST_CASE("cli: run --shard and merge make the unsharded file, and bad shards exit 2", "[cli][e2e][shards]") {
+  const TempDir dir;
+  // 20 paths in batches of 16: 2 batches (16 and 4 paths), one per shard.
+  const std::vector<std::string> batching{"--set", "experiment.batch_paths=16"};
+  const std::string whole = small_run(dir, "whole.h5", batching);
+  std::vector<std::string> shard_files;
+  for (const char* shard : {"1/2", "0/2"}) {
+    std::vector<std::string> args{"run", quickstart, "--paths", "20", "--blocks", "300", "--shard", shard, "-q"};
+    args.insert(args.end(), batching.begin(), batching.end());
+    const ProcessResult result = run_defisim(args, dir.path);
+    INFO("stderr: " << result.err);
+    REQUIRE(result.exit_code == 0);
+    // The default name says which shard it is.
+    shard_files.push_back(dir.file(fmt::format("results/quickstart.shard-{}-of-2.h5", shard[0])));
+    CHECK(fs::exists(shard_files.back()));
+    CHECK_THAT(result.err, Contains(fmt::format("wrote shard {}/2", shard[0])));
+  }
+  ProcessResult result = run_defisim({"merge", shard_files[0], shard_files[1], "-o", dir.file("merged.h5")}, dir.path);
+  INFO("stderr: " << result.err);
+  REQUIRE(result.exit_code == 0);
+  const defisim::output::ResultsReader a(whole), b(dir.file("merged.h5"));
+  CHECK(a.outcomes(0, "lp.pnl_vs_hodl") == b.outcomes(0, "lp.pnl_vs_hodl"));
+  CHECK(a.summary(0).columns == b.summary(0).columns);
+  // A shard alone is not a result: summarize says how to merge it (exit 2).
+  result = run_defisim({"summarize", shard_files[0]}, dir.path);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Contains("defisim merge"));
+  // A missing shard, and a malformed --shard, are input errors.
+  result = run_defisim({"merge", shard_files[0], "-o", dir.file("incomplete.h5")}, dir.path);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Contains("missing shard(s) 0/2"));
+  CHECK_FALSE(fs::exists(dir.file("incomplete.h5")));
+  result = run_defisim({"run", quickstart, "--paths", "20", "--shard", "2/2"}, dir.path);
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Contains("--shard 2/2: need 0 <= i < n"));
 }
