@@ -11,6 +11,7 @@
 
 #include "agents/registry.hpp"
 #include "framework/engine/config_perp.hpp"
+#include "framework/engine/sweep_design.hpp"
 
 namespace defisim::engine {
 
@@ -29,7 +30,8 @@ constexpr KeySpec root_keys[] = {
     {"oracles", "map asset -> map", "the reference price for every asset",
      "what protocols (lending markets) read for each asset: see oracles.<asset>"},
     {"agents", "list of maps", "[]", "the agents, each with a `type` (and an `id` if not unique)"},
-    {"sweep", "map", "{}", "scenarios: `grid` (cartesian product) or `list` of overrides"},
+    {"sweep", "map", "{}",
+     "scenarios: `grid` (cartesian product), `list` of overrides, or a `latin_hypercube` or `sobol` design"},
 };
 
 constexpr KeySpec experiment_keys[] = {
@@ -213,7 +215,41 @@ constexpr KeySpec sweep_keys[] = {
     {"grid", "map key -> list", "none",
      "one scenario per combination of the listed values (first key varies slowest)"},
     {"list", "list of maps key -> value", "none", "one scenario per entry"},
+    {"latin_hypercube", "map", "none",
+     "`points` scenarios over ranges of values, one in each of `points` equal strata of every range"},
+    {"sobol", "map", "none", "`points` scenarios over ranges of values: the first points of the Sobol sequence"},
 };
+
+constexpr KeySpec latin_hypercube_keys[] = {
+    {"points", "integer", "",
+     "scenarios, in [1, 100000]; every range is cut into `points` equal strata (in log space with scale: log) and "
+     "each stratum gets exactly one scenario, the strata of each key in a random order"},
+    {"seed", "integer", "(experiment.seed)",
+     "seed of the strata orders and positions, in [0, 4294967295]; the design is a function of (seed, points, "
+     "ranges) only (Philox streams, the same on every machine)"},
+    {"centered", "boolean", "false", "true: each scenario at its stratum's midpoint; false: at a uniform point in it"},
+    {"ranges", "map key -> range", "",
+     "the swept keys (dotted paths, as in grid) and their ranges: see sweep.<design>.ranges.<key>"},
+};
+
+constexpr KeySpec sobol_keys[] = {
+    {"points", "integer", "",
+     "scenarios, in [1, 100000]: points 0 .. points-1 of the unscrambled Sobol sequence (Joe and Kuo 2008 "
+     "direction numbers, Gray-code order), point 0 being every range's low; with `points` a power of 2, each "
+     "range's `points` equal intervals hold exactly one scenario"},
+    {"ranges", "map key -> range", "",
+     "the swept keys (dotted paths, as in grid) and their ranges, at most 32: see sweep.<design>.ranges.<key>"},
+};
+
+constexpr KeySpec sweep_range_keys[] = {
+    {"low", "number", "", "the lowest value (inclusive)"},
+    {"high", "number", "", "the highest value, > low (not reached, unless integer: true)"},
+    {"scale", "string", "linear", "linear or log (log: the design is uniform in log(value); needs low > 0)"},
+    {"integer", "boolean", "false",
+     "true: integer values low, ..., high (both integers), each an equal share of the range: the integer part "
+     "of the value the design gives on [low, high + 1)"},
+};
+constexpr std::string_view sweep_scale_names[] = {"linear", "log"};
 
 constexpr std::string_view market_types[] = {"cpmm", "twamm", "lending", "gmx_glp", "gtrade_vault", "vamm"};
 constexpr std::string_view oracle_type_names[] = {"reference", "push", "delayed", "median", "pool_twap"};
@@ -812,13 +848,123 @@ std::string emit(const YAML::Node& node) {
   return emitter.c_str();
 }
 
-// A scenario's overrides: key -> value node (a grid point or a list entry).
-using Overrides = std::vector<std::pair<std::string, YAML::Node>>;
+// A scenario's overrides: key -> value node (a grid point, a list entry or a
+// design's point), and where it is written in the file (for a design, its range).
+struct SweepOverride {
+  std::string key;
+  YAML::Node value;
+  YAML::Mark where;
+};
+using Overrides = std::vector<SweepOverride>;
 
-std::vector<Overrides> expand_sweep(const ConfigNode& sweep) {
+constexpr std::size_t max_sweep_scenarios = 100000;
+
+// experiment.seed, checked as parse_experiment_section does (1 if absent; a
+// missing experiment section is reported when the scenario is parsed).
+std::uint64_t experiment_seed(const ConfigNode& root) {
+  if (!root.has("experiment") || !root.child("experiment").is_map()) return 1;
+  const ConfigNode experiment = root.child("experiment");
+  const auto seed = static_cast<std::uint64_t>(experiment.integer_at_least("seed", 1, 0));
+  if (seed > 0xFFFFFFFFull) experiment.child("seed").fail(fmt::format("{} is out of range; valid: [0, 4294967295]", seed));
+  return seed;
+}
+
+struct NamedRange {
+  std::string key;
+  sweep_design::Range range;
+  YAML::Mark where;
+};
+
+// sweep.<design>.ranges: key -> {low, high, scale, integer}.
+std::vector<NamedRange> parse_sweep_ranges(const ConfigNode& ranges) {
+  std::vector<NamedRange> out;
+  for (auto& [key, node] : ranges.entries()) {
+    if (key.rfind("experiment", 0) == 0) node.fail("experiment settings cannot be swept");
+    for (const NamedRange& other : out) {
+      if (other.key == key) node.fail("key given twice in the same map");
+    }
+    if (!node.is_map()) node.fail(fmt::format("expected a range {{low: ..., high: ...}}, got {}", emit(node.yaml())));
+    node.check_keys(sweep_range_keys);
+    NamedRange named{key, {}, node.yaml().Mark()};
+    sweep_design::Range& range = named.range;
+    range.integer = node.boolean("integer", false);
+    const ConfigNode low = node.child("low");
+    const ConfigNode high = node.child("high");
+    range.low = low.as_number();
+    range.high = high.as_number();
+    if (range.integer) {
+      for (const auto& [bound, value] : {std::pair{&low, range.low}, std::pair{&high, range.high}}) {
+        if (value != std::floor(value) || std::fabs(value) > 9.0e15) {
+          bound->fail(fmt::format("{} is not an integer; integer: true needs integer low and high", value));
+        }
+      }
+    }
+    if (!(range.high > range.low)) {
+      high.fail(fmt::format("{} is out of range; valid: high > low ({})", range.high, range.low));
+    }
+    if (!std::isfinite(range.high - range.low)) high.fail("the range is too wide: high - low must be finite");
+    if (node.has("scale")) {
+      const ConfigNode scale = node.child("scale");
+      range.log_scale = scale.one_of(scale.as_string(), sweep_scale_names) == "log";
+    }
+    if (range.log_scale && !(range.low > 0.0)) {
+      low.fail(fmt::format("{} is out of range; scale: log needs low > 0", range.low));
+    }
+    out.push_back(std::move(named));
+  }
+  if (out.empty()) ranges.fail("a design needs at least one range, e.g. ranges: {markets.pool.fee: {low: 0.001, high: 0.01}}");
+  return out;
+}
+
+// sweep.latin_hypercube or sweep.sobol: one scenario per point of the design,
+// each range's value written as YAML text that reads back exactly.
+std::vector<Overrides> expand_design(const ConfigNode& design, bool is_sobol, const ConfigNode& root) {
+  design.check_keys(is_sobol ? std::span<const KeySpec>(sobol_keys) : std::span<const KeySpec>(latin_hypercube_keys));
+  const ConfigNode points_node = design.child("points");
+  const std::int64_t points = points_node.at_least(points_node.as_integer(), 1);
+  if (points > static_cast<std::int64_t>(max_sweep_scenarios)) {
+    points_node.fail(fmt::format("{} scenarios is too many (at most {})", points, max_sweep_scenarios));
+  }
+  const std::vector<NamedRange> ranges = parse_sweep_ranges(design.child("ranges"));
+  const auto n = static_cast<std::size_t>(points);
+  sweep_design::UnitDesign unit;
+  if (is_sobol) {
+    if (ranges.size() > sweep_design::sobol_max_dimensions) {
+      design.child("ranges").fail(fmt::format(
+          "{} ranges; the Sobol direction numbers here cover {} dimensions, so at most {} keys (use "
+          "latin_hypercube for more)", ranges.size(), sweep_design::sobol_max_dimensions,
+          sweep_design::sobol_max_dimensions));
+    }
+    unit = sweep_design::sobol(n, ranges.size());
+  } else {
+    std::uint64_t seed = 0;
+    if (design.has("seed")) {
+      seed = static_cast<std::uint64_t>(design.integer_at_least("seed", 0, 0));
+      if (seed > 0xFFFFFFFFull) design.child("seed").fail(fmt::format("{} is out of range; valid: [0, 4294967295]", seed));
+    } else {
+      seed = experiment_seed(root);
+    }
+    unit = sweep_design::latin_hypercube(n, ranges.size(), seed, design.boolean("centered", false));
+  }
+  std::vector<Overrides> scenarios(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < ranges.size(); ++j) {
+      const NamedRange& named = ranges[j];
+      const double value = sweep_design::map_to_range(unit.at(i, j), named.range);
+      scenarios[i].push_back({named.key, YAML::Node(sweep_design::value_text(value, named.range.integer)), named.where});
+    }
+  }
+  return scenarios;
+}
+
+std::vector<Overrides> expand_sweep(const ConfigNode& sweep, const ConfigNode& root) {
   sweep.check_keys(sweep_keys);
-  if (sweep.has("grid") == sweep.has("list")) sweep.fail("give exactly one of `grid` or `list`");
+  const int designs = int{sweep.has("grid")} + int{sweep.has("list")} + int{sweep.has("latin_hypercube")} +
+                      int{sweep.has("sobol")};
+  if (designs != 1) sweep.fail("give exactly one of `grid`, `list`, `latin_hypercube` or `sobol`");
   std::vector<Overrides> scenarios;
+  if (sweep.has("latin_hypercube")) return expand_design(sweep.child("latin_hypercube"), false, root);
+  if (sweep.has("sobol")) return expand_design(sweep.child("sobol"), true, root);
   if (sweep.has("grid")) {
     scenarios.push_back({});
     for (auto& [key, values] : sweep.child("grid").entries()) {
@@ -828,7 +974,7 @@ std::vector<Overrides> expand_sweep(const ConfigNode& sweep) {
       for (const Overrides& partial : scenarios) {
         for (std::size_t i = 0; i < values.size(); ++i) {
           Overrides extended = partial;
-          extended.emplace_back(key, values.yaml()[i]);
+          extended.push_back({key, values.yaml()[i], values.yaml()[i].Mark()});
           next.push_back(std::move(extended));
         }
       }
@@ -839,13 +985,15 @@ std::vector<Overrides> expand_sweep(const ConfigNode& sweep) {
       Overrides overrides;
       for (auto& [key, value] : entry.entries()) {
         if (key.rfind("experiment", 0) == 0) value.fail("experiment settings cannot be swept");
-        overrides.emplace_back(key, value.yaml());
+        overrides.push_back({key, value.yaml(), value.yaml().Mark()});
       }
       scenarios.push_back(std::move(overrides));
     }
     if (scenarios.empty()) sweep.child("list").fail("a sweep list needs at least one entry");
   }
-  if (scenarios.size() > 100000) sweep.fail(fmt::format("{} scenarios is too many (at most 100000)", scenarios.size()));
+  if (scenarios.size() > max_sweep_scenarios) {
+    sweep.fail(fmt::format("{} scenarios is too many (at most {})", scenarios.size(), max_sweep_scenarios));
+  }
   return scenarios;
 }
 
@@ -905,6 +1053,12 @@ void check_overrides_not_swept(const YAML::Node& root, const LoadOptions& option
       }
     }
   }
+  for (const char* design : {"latin_hypercube", "sobol"}) {
+    if (!sweep[design] || !sweep[design].IsMap()) continue;
+    const YAML::Node ranges = sweep[design]["ranges"];
+    if (!ranges || !ranges.IsMap()) continue;
+    for (const auto& entry : ranges) swept.emplace_back(entry.first.Scalar(), fmt::format("sweep.{}.ranges", design));
+  }
   auto covers = [](const std::string& outer, const std::string& inner) {
     return inner == outer || (inner.size() > outer.size() && inner.compare(0, outer.size(), outer) == 0 &&
                               (inner[outer.size()] == '.' || inner[outer.size()] == '['));
@@ -917,10 +1071,13 @@ void check_overrides_not_swept(const YAML::Node& root, const LoadOptions& option
       const std::string origin = i < options.origins.size() && !options.origins[i].empty()
                                      ? options.origins[i]
                                      : "--set " + options.assignments[i];
+      const std::string example = where.rfind("sweep.grid", 0) == 0 || where.rfind("sweep.list", 0) == 0
+                                      ? fmt::format("--set sweep.grid.{}=[...]", swept_key)
+                                      : fmt::format("--set {}.{}={{low: ..., high: ...}}", where, swept_key);
       throw core::ConfigError(key, core::SourceLocation{origin, 0, 0},
                               fmt::format("'{}' is also set by {} ('{}'), which overrides it in every scenario; "
-                                          "change the sweep instead, e.g. --set sweep.grid.{}=[...]",
-                                          key, where, swept_key, swept_key));
+                                          "change the sweep instead, e.g. {}",
+                                          key, where, swept_key, example));
     }
   }
 }
@@ -938,7 +1095,7 @@ Experiment load(const std::string& text, const std::string& source_name, const s
 
   std::vector<Overrides> sweep_points{{}};
   const bool has_sweep = root["sweep"] && !root["sweep"].IsNull();
-  if (has_sweep) sweep_points = expand_sweep(ConfigNode(root["sweep"], "sweep", origins));
+  if (has_sweep) sweep_points = expand_sweep(ConfigNode(root["sweep"], "sweep", origins), ConfigNode(root, "", origins));
   for (std::size_t k = 0; k < sweep_points.size(); ++k) {
     config::Origins scenario_origins_value;
     scenario_origins_value.file = source_name;
@@ -946,9 +1103,8 @@ Experiment load(const std::string& text, const std::string& source_name, const s
     if (has_sweep) scenario_root.remove("sweep");
     Scenario scenario;
     scenario.index = k;
-    for (const auto& [key, value] : sweep_points[k]) {
+    for (const auto& [key, value, mark] : sweep_points[k]) {
       // Name the scenario, and where in the file the swept value is written.
-      const YAML::Mark mark = value.Mark();
       const std::string origin =
           mark.line >= 0 ? fmt::format("sweep scenario {} ({}={}, {}:{}:{})", k, key, emit(value), source_name,
                                        mark.line + 1, mark.column + 1)
@@ -1010,6 +1166,18 @@ std::vector<ConfigSection> config_sections() {
                 "price.volatility.<asset>, ... Every scenario uses the same random numbers on path i "
                 "(common random numbers).",
        sweep_keys},
+      {"sweep.latin_hypercube",
+       "A Latin hypercube design (McKay, Beckman and Conover 1979) over ranges of values: every key's range is cut "
+       "into `points` equal strata and each scenario takes a different stratum of every key.",
+       latin_hypercube_keys},
+      {"sweep.sobol",
+       "A Sobol quasi-random design over ranges of values (framework/engine/sweep_design.hpp): deterministic, "
+       "no seed; fills the ranges evenly, best with `points` a power of 2.",
+       sobol_keys},
+      {"sweep.<design>.ranges.<key>",
+       "The range of one swept key of a latin_hypercube or sobol design. Values are written into the scenario's "
+       "parameters (and applied) as the shortest decimal text that reads back as the same number.",
+       sweep_range_keys},
   };
   // The perpetual pools' sections go after lending's, before `sweep`.
   const auto sweep = std::find_if(sections.begin(), sections.end(), [](const ConfigSection& s) { return s.path == "sweep"; });
