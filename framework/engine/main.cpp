@@ -33,6 +33,8 @@ struct RunArguments {
   bool force = false;
   bool quiet = false;
   std::string shard;  // --shard i/n
+  bool resume = false;
+  double checkpoint_seconds = 10.0;
 };
 
 defisim::engine::LoadOptions load_options(const RunArguments& arguments) {
@@ -63,6 +65,8 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
   options.threads = arguments.threads;
   options.command_line = command_line;
   options.progress = !arguments.quiet;
+  options.resume = arguments.resume;
+  options.checkpoint_seconds = arguments.checkpoint_seconds;
 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -76,6 +80,10 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
     // The table (stdout, buffered) before the closing line (stderr), also
     // when both go to one log.
     std::fflush(stdout);
+  }
+  if (options.resume) {
+    std::fprintf(stderr, "resumed: %llu batch(es) read back from the interrupted run, the rest computed\n",
+                 static_cast<unsigned long long>(statistics.resumed_batches));
   }
   if (!options.shard.whole()) {
     std::fprintf(stderr, "wrote shard %u/%u to %s: %llu paths in %.2f s; combine all %u with `defisim merge`\n",
@@ -156,6 +164,12 @@ int main(int argc, char** argv) {
   run->add_option("--shard", run_arguments.shard,
                   "i/n: run only shard i of n (0 <= i < n) into a shard file (default results/<name>.shard-i-of-n.h5); "
                   "`defisim merge` combines the n shard files");
+  run->add_flag("--resume", run_arguments.resume,
+                "continue an interrupted run (the same command) from the batches it saved in OUTPUT.resume/");
+  run->add_option("--checkpoint-seconds", run_arguments.checkpoint_seconds,
+                  "save completed batches for --resume once the run has lasted this long, and fsync them this "
+                  "often (default 10; 0: every batch)")
+      ->check(CLI::NonNegativeNumber);
 
   std::vector<std::string> merge_shards;
   std::string merge_output;
@@ -208,8 +222,8 @@ int main(int argc, char** argv) {
   } catch (const defisim::core::IoError& error) {
     std::fprintf(stderr, "error: %s\n", error.what());
     return code(ExitCode::io_error);
-  } catch (const defisim::core::Interrupted&) {
-    std::fprintf(stderr, "\ninterrupted: stopped cleanly; no results file was written\n");
+  } catch (const defisim::core::Interrupted& interrupted) {
+    std::fprintf(stderr, "\n%s\n", interrupted.what());
     return code(ExitCode::interrupted);
   } catch (const defisim::core::InvariantViolation& error) {
     std::fprintf(stderr, "internal error (a bug, please report): %s\n", error.what());

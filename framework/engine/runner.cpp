@@ -19,6 +19,7 @@
 
 #include "framework/core/build_info.hpp"
 #include "framework/core/errors.hpp"
+#include "framework/engine/checkpoint.hpp"
 #include "framework/engine/config_loader.hpp"
 #include "framework/engine/scenario_plan.hpp"
 #include "framework/engine/world.hpp"
@@ -145,8 +146,27 @@ void write_batch(std::size_t scenario, const ScenarioPlan& plan, Batch& batch, o
   }
 }
 
-// Runs rows [rows.first, rows.end) of the scenario (all of them unless sharded).
-void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress) {
+// When completed batches go to the journal, and when it is synced.
+struct Checkpoints {
+  Journal* journal = nullptr;
+  Clock::time_point run_started;
+  double interval_seconds = 10.0;
+  Clock::time_point last_sync;
+  bool saving() const {
+    return std::chrono::duration<double>(Clock::now() - run_started).count() >= interval_seconds;
+  }
+  bool sync_due() {
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_sync).count() < interval_seconds) return false;
+    last_sync = now;
+    return true;
+  }
+};
+
+// Runs rows [rows.first, rows.end) of the scenario (all of them unless
+// sharded); batches already in the journal are read back instead.
+void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress,
+                  Checkpoints& checkpoints) {
   const ScenarioPlan plan(scenario.spec);
   const ScenarioSpec& spec = *scenario.spec;
   writer.begin_scenario(scenario.index, layout_of(scenario, plan, rows));
@@ -178,20 +198,29 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
     Batch& batch = batches[index % 2];
     batch.first = first;
     batch.rows = std::min<std::uint64_t>(batch_paths, rows.end - first);
-    tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, batch.rows, 1), [&](const auto& range) {
-      for (std::uint64_t row = range.begin(); row != range.end(); ++row) {
-        if (interrupt_requested().load(std::memory_order_relaxed)) return;
-        World world(plan, first + row);
-        world.run(std::span<double>(batch.series.data() + row * series_values, series_values),
-                  std::span<double>(batch.outcomes.data() + row * outcome_count, outcome_count));
-      }
-    });
+    const std::span<double> outcomes(batch.outcomes.data(), batch.rows * outcome_count);
+    const std::span<double> series(batch.series.data(), batch.rows * series_values);
+    const bool loaded = checkpoints.journal->load(scenario.index, first, batch.rows, outcomes, series);
+    if (!loaded) {
+      tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, batch.rows, 1), [&](const auto& range) {
+        for (std::uint64_t row = range.begin(); row != range.end(); ++row) {
+          if (interrupt_requested().load(std::memory_order_relaxed)) return;
+          World world(plan, first + row);
+          world.run(std::span<double>(batch.series.data() + row * series_values, series_values),
+                    std::span<double>(batch.outcomes.data() + row * outcome_count, outcome_count));
+        }
+      });
+    }
     if (writing.valid()) writing.get();  // the previous batch is on disk; rethrows its error
     if (interrupt_requested().load()) throw core::Interrupted("interrupted");
     done += batch.rows;
     progress.update(done);
-    writing = std::async(std::launch::async, [&, batch_pointer = &batch] {
+    const bool save = !loaded && checkpoints.saving();
+    const bool sync = save && checkpoints.sync_due();
+    writing = std::async(std::launch::async, [&, batch_pointer = &batch, outcomes, series, save, sync] {
       write_batch(scenario.index, plan, *batch_pointer, writer);
+      if (save) checkpoints.journal->save(scenario.index, batch_pointer->first, batch_pointer->rows, outcomes, series);
+      if (sync) checkpoints.journal->sync();
     });
   }
   if (writing.valid()) writing.get();
@@ -222,22 +251,48 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
 
+  if (options.resume && std::filesystem::exists(options.output_path)) {
+    throw core::InputError(fmt::format("--resume: {} is already complete", options.output_path));
+  }
   output::ResultsWriterOptions writer_options;
   writer_options.deflate_level = experiment.base().record_compression;
-  output::ResultsWriter writer(options.output_path, options.overwrite, metadata_of(experiment, options.shard),
-                               writer_options);
+  output::ResultsWriter writer(options.output_path, options.overwrite || options.resume,
+                               metadata_of(experiment, options.shard), writer_options);
+  // What a resume must match: the resolved config (with every --set and
+  // override) and the shard.
+  const std::string identity = fmt::format("defisim resume journal 1\nshard: {}/{}\nconfig:\n{}", options.shard.index,
+                                           options.shard.count, experiment.resolved_yaml);
+  Journal journal(options.output_path, identity, options.resume, options.overwrite);
+  Checkpoints checkpoints{&journal, started, options.checkpoint_seconds, started};
+  const std::size_t resumed_batches = journal.saved_batches();
 
   Progress progress(options.progress, experiment.scenarios.size());
   RunStatistics statistics;
   statistics.threads = threads;
   const std::vector<ShardRows> rows = shard_rows(experiment, options.shard);
-  for (const Scenario& scenario : experiment.scenarios) {
-    const ShardRows& scenario_rows = rows[scenario.index];
-    if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
-    run_scenario(scenario, scenario_rows, writer, progress);
-    statistics.paths += scenario_rows.end - scenario_rows.first;
-    statistics.path_blocks += (scenario_rows.end - scenario_rows.first) * scenario.spec->blocks;
+  try {
+    for (const Scenario& scenario : experiment.scenarios) {
+      const ShardRows& scenario_rows = rows[scenario.index];
+      if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
+      run_scenario(scenario, scenario_rows, writer, progress, checkpoints);
+      statistics.paths += scenario_rows.end - scenario_rows.first;
+      statistics.path_blocks += (scenario_rows.end - scenario_rows.first) * scenario.spec->blocks;
+    }
+  } catch (const core::Interrupted&) {
+    const std::size_t saved = journal.saved_batches();
+    if (saved == 0) {
+      journal.remove();
+      throw core::Interrupted(fmt::format(
+          "interrupted: stopped cleanly; no results file was written, and no batch was saved to resume from "
+          "(a run saves its batches after its first {} s)",
+          options.checkpoint_seconds));
+    }
+    journal.sync();
+    throw core::Interrupted(fmt::format(
+        "interrupted: stopped cleanly; {} batch(es) are saved in {}: run the same command with --resume to continue",
+        saved, journal.directory().string()));
   }
+  statistics.resumed_batches = resumed_batches;
   statistics.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
   output::RunInfo info;
   info.created_utc = utc_now();
@@ -246,6 +301,7 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   info.wall_seconds = statistics.wall_seconds;
   info.command_line = options.command_line;
   writer.commit(info);
+  journal.remove();
   return statistics;
 }
 

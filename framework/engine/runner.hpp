@@ -20,6 +20,12 @@ struct RunOptions {
   std::string command_line;    // stored in /run_info
   bool progress = true;        // progress on stderr
   Shard shard;                 // --shard i/n: only this share of the batches, into a shard file
+  // Resumable runs (framework/engine/checkpoint.hpp): batches completed after
+  // the first checkpoint_seconds of a run are saved to OUTPUT.resume/ (fsync
+  // every checkpoint_seconds), so short runs pay nothing; resume = true
+  // continues an interrupted run from them.
+  bool resume = false;
+  double checkpoint_seconds = 10.0;
 };
 
 struct RunStatistics {
@@ -27,10 +33,12 @@ struct RunStatistics {
   std::uint64_t paths = 0;        // over all scenarios
   std::uint64_t path_blocks = 0;  // paths x blocks over all scenarios
   int threads = 1;
+  std::uint64_t resumed_batches = 0;  // --resume: batches read back from the journal
 };
 
 // Set by SIGINT/SIGTERM (see main); the runner stops between paths, removes
-// the partial file and throws core::Interrupted.
+// the partial file, keeps the batches saved for --resume and throws
+// core::Interrupted saying how to continue.
 std::atomic<bool>& interrupt_requested();
 
 RunStatistics run_experiment(const Experiment& experiment, const RunOptions& options);

@@ -21,6 +21,7 @@
 
 #include "framework/core/build_info.hpp"
 #include "framework/output/results_file.hpp"
+#include "tests/support/bits.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -391,4 +392,100 @@ TEST_CASE("cli: run --shard and merge make the unsharded file, and bad shards ex
   result = run_defisim({"run", quickstart, "--paths", "20", "--shard", "2/2"}, dir.path);
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.err, Contains("--shard 2/2: need 0 <= i < n"));
+}
+
+namespace {
+
+// Batch files saved in `journal` so far.
+std::size_t saved_batches(const fs::path& journal) {
+  std::size_t count = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(journal, error)) {
+    const std::string name = entry.path().filename().string();
+    count += name.size() > 6 && name.substr(name.size() - 6) == ".batch" ? 1 : 0;
+  }
+  return count;
+}
+
+// Starts a resumable quickstart run of `paths` paths in batches of 32 that
+// saves every batch, waits until it has saved at least `batches`, and stops
+// it with `signal`.
+ProcessResult interrupt_run(const TempDir& dir, const std::string& name, int paths, std::size_t batches, int signal) {
+  const std::vector<std::string> args{"run", quickstart, "--paths", std::to_string(paths), "--set",
+                                      "experiment.batch_paths=32", "--checkpoint-seconds", "0", "-q", "-o",
+                                      dir.file(name)};
+  const pid_t pid = defisim::test_support::start_defisim(args, dir.path);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (saved_batches(dir.file(name) + ".resume") < batches && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid, signal);
+  return finish_defisim(pid, dir.path);
+}
+
+}  // namespace
+
+TEST_CASE("cli: a run stopped by SIGINT or killed resumes with --resume into the uninterrupted file",
+          "[cli][e2e][resume]") {
+  const TempDir dir;
+  const int paths = 4000;  // 125 batches of 32; the run takes about a second
+  const std::vector<std::string> same{"--paths", std::to_string(paths), "--set", "experiment.batch_paths=32",
+                                      "--checkpoint-seconds", "0", "-q"};
+  const std::string whole = dir.file("whole.h5");
+  {
+    std::vector<std::string> args{"run", quickstart, "-o", whole};
+    args.insert(args.end(), same.begin(), same.end());
+    const ProcessResult result = run_defisim(args, dir.path);
+    REQUIRE(result.exit_code == 0);
+  }
+  for (const int signal : {SIGINT, SIGKILL}) {
+    INFO("signal " << signal);
+    const std::string name = signal == SIGINT ? "int.h5" : "kill.h5";
+    ProcessResult result = interrupt_run(dir, name, paths, 5, signal);
+    const std::size_t saved = saved_batches(dir.file(name) + ".resume");
+    INFO("stderr: " << result.err << " saved " << saved);
+    if (signal == SIGINT) {
+      // Stopped cleanly between batches, saying how to continue (exit 130).
+      REQUIRE(result.exited);
+      CHECK(result.exit_code == 130);
+      CHECK_THAT(result.err, Contains("run the same command with --resume"));
+      CHECK_FALSE(fs::exists(dir.file(name) + ".partial"));
+    } else {
+      CHECK(result.signal == SIGKILL);
+    }
+    CHECK_FALSE(fs::exists(dir.file(name)));
+    REQUIRE(saved >= 5);
+    REQUIRE(saved < 125);  // stopped part-way, so the resume has work to do
+    // A fresh run may not silently discard the saved work ...
+    std::vector<std::string> args{"run", quickstart, "-o", dir.file(name)};
+    args.insert(args.end(), same.begin(), same.end());
+    result = run_defisim(args, dir.path);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Contains("holds an interrupted run: continue it with --resume"));
+    // ... nor may a different run resume from it.
+    std::vector<std::string> other = args;
+    other.insert(other.end(), {"--resume", "--set", "markets.pool.fee=0.001"});
+    result = run_defisim(other, dir.path);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Contains("belongs to a different run"));
+    // The same command with --resume reads the saved batches back and
+    // writes the file an uninterrupted run writes.
+    args.push_back("--resume");
+    result = run_defisim(args, dir.path);
+    REQUIRE(result.exit_code == 0);
+    CHECK_THAT(result.err, Contains(fmt::format("resumed: {} batch(es) read back", saved)));
+    CHECK_FALSE(fs::exists(dir.file(name) + ".resume"));  // removed with the commit
+    const defisim::output::ResultsReader a(whole), b(dir.file(name));
+    for (const char* metric : {"lp.pnl_vs_hodl", "arb.profit", "pool.swaps"}) {
+      INFO(metric);
+      CHECK(defisim::test_support::same_bits(a.outcomes(0, metric), b.outcomes(0, metric)));
+    }
+    CHECK(defisim::test_support::same_bits(a.series(0, "pool.value", nullptr, nullptr),
+                                           b.series(0, "pool.value", nullptr, nullptr)));
+    CHECK(a.summary(0).columns == b.summary(0).columns);
+    // Nothing is left to resume.
+    result = run_defisim(args, dir.path);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Contains("is already complete"));
+  }
 }
