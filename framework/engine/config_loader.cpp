@@ -45,11 +45,22 @@ constexpr KeySpec experiment_keys[] = {
     {"antithetic", "boolean", "false",
      "pair paths (2i, 2i+1) with negated price normals (and 1-u uniforms); needs an even path count"},
     {"batch_paths", "integer", "512", "paths in flight per write batch (memory is bounded by this)"},
+    {"importance_sampling", "map", "{}",
+     "draw paths from a tilted price process and weight them back (experiment.importance_sampling): more of the "
+     "tail, same expectations"},
     {"check_conservation", "boolean", "false",
      "verify every block that each asset is conserved (slower; tests turn it on)"},
     {"skip_idle_agents", "boolean", "true",
      "do not call agents that declared themselves idle until their wake condition holds; "
      "results are bit-identical either way (false exists to check that)"},
+};
+
+constexpr KeySpec importance_keys[] = {
+    {"shift_log_return", "map asset -> number", "",
+     "per risky asset, how much the expected log return over the whole path is shifted (e.g. {ETH: -0.3} draws "
+     "paths as if ETH drifted 30% lower in log); the normal shocks of the diffusion are tilted by a constant and each "
+     "path's likelihood ratio is stored (sampling.likelihood_ratio) and weights every summary statistic. gbm and "
+     "jump_diffusion (its diffusion part) only; not with antithetic"},
 };
 
 constexpr KeySpec record_keys[] = {
@@ -321,6 +332,25 @@ void parse_experiment_section(const ConfigNode& node, ScenarioSpec& spec) {
   spec.batch_paths = static_cast<std::uint64_t>(node.integer_at_least("batch_paths", 512, 1));
   spec.check_conservation = node.boolean("check_conservation", false);
   spec.skip_idle_agents = node.boolean("skip_idle_agents", true);
+}
+
+// After the price: the shift is per risky asset, and only a process with
+// normal shocks can be tilted.
+void parse_importance_sampling(const ConfigNode& experiment, ScenarioSpec& spec) {
+  if (!experiment.has("importance_sampling")) return;
+  const ConfigNode node = experiment.child("importance_sampling");
+  node.check_keys(importance_keys);
+  if (std::holds_alternative<core::ReplayParams>(spec.price)) {
+    node.fail("importance sampling tilts the normal shocks of a gbm or jump_diffusion price; a replay has none");
+  }
+  if (spec.antithetic) {
+    node.fail("importance sampling and antithetic pairs cannot be combined (the pair's mirror is not a draw of the "
+              "tilted process); set antithetic: false");
+  }
+  spec.importance_shift_log_return = per_asset(node.child("shift_log_return"), spec, false, 0.0,
+                                               [](const ConfigNode& value, double shift) {
+                                                 return value.in_range(shift, -20.0, true, 20.0, true);
+                                               });
 }
 
 void parse_assets(const ConfigNode& root, ScenarioSpec& spec) {
@@ -836,6 +866,7 @@ std::shared_ptr<const ScenarioSpec> parse_scenario(const YAML::Node& root_yaml,
   parse_assets(root, *spec);
   parse_chain(root, *spec);
   parse_price(root, *spec, config_dir);
+  parse_importance_sampling(root.child("experiment"), *spec);
   parse_markets(root, *spec);
   parse_oracles(root, *spec);
   parse_agents(root, *spec);
@@ -1141,6 +1172,10 @@ std::vector<ConfigSection> config_sections() {
       {"(top level)", "The sections of an experiment file.", root_keys},
       {"experiment", "How many paths of how many blocks, and what is recorded.", experiment_keys},
       {"experiment.record", "Series sampling.", record_keys},
+      {"experiment.importance_sampling",
+       "Importance sampling by exponential tilting of the price shocks, for tails (bad debt, insolvency) that plain "
+       "Monte Carlo sees rarely.",
+       importance_keys},
       {"chain", "Gas and block building.", chain_keys},
       {"chain.gas_process", "The base gas price as a process coupled to price drops (the congestion of a crash).",
        gas_process_keys},

@@ -43,6 +43,11 @@ struct ScenarioSpec {
   bool check_conservation = false;
   bool skip_idle_agents = true;
   std::uint64_t batch_paths = 512;
+  // Importance sampling (experiment.importance_sampling): per risky asset,
+  // the shift of the expected log return over the whole path under which
+  // paths are drawn; empty: plain Monte Carlo.
+  Eigen::VectorXd importance_shift_log_return;
+  bool importance_sampling() const { return importance_shift_log_return.size() > 0; }
   // assets and chain
   std::vector<std::string> assets;
   core::AssetIndex numeraire = 0;

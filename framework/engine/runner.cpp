@@ -98,6 +98,7 @@ output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& p
   layout.series = plan.series_metrics;
   layout.sample_blocks = plan.sample_blocks;
   layout.paths = plan.spec->paths;
+  if (plan.spec->importance_sampling()) layout.weight_outcome = "sampling.likelihood_ratio";
   layout.shard_first_path = rows.first;
   layout.shard_end_path = rows.end;
   return layout;

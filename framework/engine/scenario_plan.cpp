@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "framework/core/errors.hpp"
+#include "framework/core/units.hpp"
+
+#include <cmath>
 
 namespace defisim::engine {
 
@@ -16,6 +19,29 @@ core::PriceStepper make_stepper(const ScenarioSpec& spec) {
     return core::JumpDiffusionStepper(*jump, spec.block_time_seconds);
   }
   return core::ReplayStepper(std::get<core::ReplayParams>(spec.price));
+}
+
+// The constant theta added to each independent normal z of a block so that
+// the expected log return over the whole path moves by shift: each block's
+// log-price increment is sigma sqrt(dt) (L z), so L theta = shift / (blocks
+// sigma sqrt(dt)), solved by forward substitution (L lower triangular).
+std::vector<double> importance_tilt(const ScenarioSpec& spec) {
+  const core::GbmParams& gbm = std::holds_alternative<core::GbmParams>(spec.price)
+                                   ? std::get<core::GbmParams>(spec.price)
+                                   : std::get<core::JumpDiffusionParams>(spec.price).diffusion;
+  const Eigen::Index n = gbm.volatility.size();
+  const double dt_years = spec.block_time_seconds / core::seconds_per_year;
+  Eigen::VectorXd target(n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double step = gbm.volatility(i) * std::sqrt(dt_years);
+    target(i) = step > 0.0 ? spec.importance_shift_log_return(i) / (static_cast<double>(spec.blocks) * step) : 0.0;
+  }
+  const Eigen::MatrixXd cholesky = core::correlation_cholesky(gbm.correlation);
+  const Eigen::VectorXd theta = cholesky.triangularView<Eigen::Lower>().solve(target);
+  const std::size_t normals = core::shock_counts(make_stepper(spec)).normals;
+  std::vector<double> tilt(normals, 0.0);  // jump-size normals (after the n diffusion ones) are not tilted
+  for (Eigen::Index i = 0; i < n; ++i) tilt[static_cast<std::size_t>(i)] = theta(i);
+  return tilt;
 }
 
 void append(std::vector<output::MetricInfo>& metrics, const std::string& prefix,
@@ -104,6 +130,15 @@ ScenarioPlan::ScenarioPlan(std::shared_ptr<const ScenarioSpec> scenario_spec)
     agent_slots.push_back({series_metrics.size(), series.size(), outcome_metrics.size(), outcomes.size()});
     append(series_metrics, agent.id, std::move(series));
     append(outcome_metrics, agent.id, std::move(outcomes));
+  }
+  if (spec->importance_sampling()) {
+    sampling_slots = {series_metrics.size(), 0, outcome_metrics.size(), 1};
+    outcome_metrics.push_back({"sampling.likelihood_ratio", "ratio",
+                               "importance sampling: the path's likelihood ratio dP/dQ of the configured price process "
+                               "to the tilted one it was drawn from; every summary statistic is weighted by it, and its "
+                               "own mean is 1 in expectation",
+                               RiskTail::higher_is_worse});
+    tilt_per_normal = importance_tilt(*spec);
   }
   for (std::uint64_t block = 0; block <= spec->blocks; block += spec->record_every) sample_blocks.push_back(block);
   if (spec->has_gas_process()) gas_stepper.emplace(spec->gas_process, spec->block_time_seconds);

@@ -32,6 +32,10 @@ struct ScenarioPlan {
   std::vector<MetricSlots> market_slots;            // per market
   MetricSlots chain_slots;                          // outcomes: chain.*
   std::vector<MetricSlots> agent_slots;             // per agent
+  MetricSlots sampling_slots;                       // outcomes: sampling.likelihood_ratio (importance sampling)
+  // Importance sampling: added to each normal of a block (the diffusion
+  // normals; 0 for jump sizes); empty for plain Monte Carlo.
+  std::vector<double> tilt_per_normal;
   std::vector<std::uint64_t> sample_blocks;
 
   // The gas price or an oracle changes every block by itself (not only when

@@ -182,6 +182,16 @@ void World::refill_price_chunk() {
     if (negate_shocks_) {
       for (std::size_t i = 0; i < normal_count; ++i) normals_[i] = -normals_[i];
     }
+    if (!plan_.tilt_per_normal.empty()) {
+      // Each normal is drawn from N(theta, 1) instead of N(0, 1): z = e + theta.
+      // dP/dQ of one is exp(-theta z + theta^2 / 2); the path's is the product.
+      const std::size_t per_block = shocks_per_block_.normals;
+      for (std::size_t i = 0; i < normal_count; ++i) {
+        const double theta = plan_.tilt_per_normal[i % per_block];
+        normals_[i] += theta;
+        log_likelihood_ratio_ += theta * (0.5 * theta - normals_[i]);
+      }
+    }
   }
   if (uniform_count > 0) {
     price_random_.fill_uniform(uniforms_.data(), uniform_count);
@@ -775,6 +785,9 @@ void World::finish(std::span<double> outcomes) {
   outcomes[chain + 6] = gas_paid_ + bribes_;
   outcomes[chain + 7] = victim_loss_;
   if (plan_.chain_slots.outcome_count > chain_outcome_count) outcomes[chain + 8] = peak_gas_price_gwei_;
+  if (plan_.sampling_slots.outcome_count > 0) {
+    outcomes[plan_.sampling_slots.outcome_offset] = core::exp_det(log_likelihood_ratio_);
+  }
   const agents::View& current = view();
   for (std::size_t a = 0; a < agents_.size(); ++a) {
     const MetricSlots& slots = plan_.agent_slots[a];

@@ -144,6 +144,7 @@ class World {
   // prices
   core::RandomStream price_random_;
   bool negate_shocks_ = false;
+  double log_likelihood_ratio_ = 0.0;  // importance sampling: log dP/dQ of the shocks drawn so far
   core::PriceState price_state_;
   core::ShockCounts shocks_per_block_;
   std::vector<double> normals_;

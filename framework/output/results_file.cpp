@@ -87,6 +87,7 @@ struct ScenarioState {
   std::vector<hdf5::RowWriter> series;
   std::uint64_t paths = 0;
   std::uint64_t samples = 0;
+  std::string weight_outcome;  // importance sampling: weights every other summary
 };
 }  // namespace
 
@@ -234,6 +235,12 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   state.paths = layout.paths;
   state.samples = layout.sample_blocks.size();
   state.outcome_info = layout.outcomes;
+  state.weight_outcome = layout.weight_outcome;
+  if (!layout.weight_outcome.empty() &&
+      std::none_of(layout.outcomes.begin(), layout.outcomes.end(),
+                   [&](const MetricInfo& metric) { return metric.name == layout.weight_outcome; })) {
+    throw core::InvariantViolation(fmt::format("weight outcome '{}' is not an outcome metric", layout.weight_outcome));
+  }
   state.series_info = layout.series;
   state.group = impl_->scenarios.create_group(std::to_string(scenario));
 
@@ -317,6 +324,10 @@ namespace {
 // summary/ of a finished scenario, from its outcome columns read back one at a time.
 void write_summary(std::size_t scenario, ScenarioState& state) {
   const std::vector<std::string>& columns = summary_column_names();
+  std::vector<double> weights;
+  for (std::size_t m = 0; m < state.outcomes.size(); ++m) {
+    if (state.outcome_info[m].name == state.weight_outcome) weights = state.outcomes[m].dataset().read_doubles();
+  }
   std::vector<std::string> names;
   std::vector<std::vector<double>> table(columns.size());
   for (std::size_t m = 0; m < state.outcomes.size(); ++m) {
@@ -333,7 +344,11 @@ void write_summary(std::size_t scenario, ScenarioState& state) {
               std::isnan(values[path]) ? " (never written, or the metric produced NaN)" : ""));
         }
       }
-      statistics = summarize(values, metric.risk_tail);
+      // The likelihood ratio itself is summarised unweighted: its mean near 1
+      // is the check that the tilt is not too strong for the paths run.
+      statistics = weights.empty() || metric.name == state.weight_outcome
+                       ? summarize(values, metric.risk_tail)
+                       : summarize_weighted(values, weights, metric.risk_tail);
     }
     names.push_back(metric.name);
     for (std::size_t c = 0; c < columns.size(); ++c) {
@@ -342,6 +357,7 @@ void write_summary(std::size_t scenario, ScenarioState& state) {
   }
   {
     const hdf5::Group summary = state.group.create_group("summary");
+    if (!weights.empty()) summary.write_string_attribute("weighted_by", state.weight_outcome);
     summary.write_strings_dataset("metric", names).close();
     for (std::size_t c = 0; c < columns.size(); ++c) {
       summary.write_dataset(columns[c], std::span<const double>(table[c])).close();

@@ -71,6 +71,9 @@ struct ScenarioLayout {
   std::vector<MetricInfo> series;
   std::vector<std::uint64_t> sample_blocks;  // block number of each series sample
   std::uint64_t paths = 0;
+  // Importance sampling: the outcome metric holding each path's likelihood
+  // ratio; every other metric's summary is weighted by it (empty: none).
+  std::string weight_outcome;
   // In a shard file, the rows [shard_first_path, shard_end_path) it holds.
   std::uint64_t shard_first_path = 0;
   std::uint64_t shard_end_path = 0;

@@ -136,6 +136,87 @@ SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
   return s;
 }
 
+SummaryStatistics summarize_weighted(std::span<const double> values, std::span<const double> weights, RiskTail tail) {
+  if (weights.size() != values.size()) {
+    throw core::InvariantViolation(
+        fmt::format("weighted summary of {} values with {} weights", values.size(), weights.size()));
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i]) || !std::isfinite(weights[i]) || !(weights[i] > 0.0)) {
+      throw core::InvariantViolation(fmt::format(
+          "weighted summary statistics need finite values and positive finite weights (path {} of {}: value {}, "
+          "weight {})",
+          i, values.size(), values[i], weights[i]));
+    }
+  }
+  SummaryStatistics s;
+  const std::size_t n = values.size();
+  s.count = static_cast<double>(n);
+  if (n == 0) {
+    s.mean = s.standard_error = nan;
+    s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
+    s.var95 = s.var99 = s.es95 = s.es99 = nan;
+    return s;
+  }
+  CompensatedSum total, weighted;
+  for (std::size_t i = 0; i < n; ++i) {
+    total.add(weights[i]);
+    weighted.add(weights[i] * values[i]);
+  }
+  const double weight_sum = total.value();
+  s.mean = weighted.value() / weight_sum;
+  if (n >= 2) {
+    CompensatedSum squares;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double d = weights[i] * (values[i] - s.mean);
+      squares.add(d * d);
+    }
+    const double count = static_cast<double>(n);
+    s.standard_error = std::sqrt(count / (count - 1.0) * squares.value()) / weight_sum;
+  } else {
+    s.standard_error = nan;
+  }
+  // Sorted by value (stable, so ties keep path order), with cumulative weights.
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> cumulative(n);
+  CompensatedSum running;
+  for (std::size_t k = 0; k < n; ++k) {
+    running.add(weights[order[k]]);
+    cumulative[k] = running.value();
+  }
+  const double cumulative_total = cumulative[n - 1];
+  auto quantile = [&](double q) {
+    // The tolerance: q x total in floating point may exceed an exact cumulative sum.
+    const double target = q * cumulative_total * (1.0 - 1e-12);
+    const auto it = std::lower_bound(cumulative.begin(), cumulative.end(), target);
+    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(it - cumulative.begin()), n - 1);
+    return values[order[k]];
+  };
+  s.p1 = quantile(0.01);
+  s.p5 = quantile(0.05);
+  s.p50 = quantile(0.50);
+  s.p95 = quantile(0.95);
+  s.p99 = quantile(0.99);
+  auto tail_mean = [&](double var, bool lower) {
+    CompensatedSum tail_weight, tail_value;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (lower ? values[i] <= var : values[i] >= var) {
+        tail_weight.add(weights[i]);
+        tail_value.add(weights[i] * values[i]);
+      }
+    }
+    return tail_value.value() / tail_weight.value();
+  };
+  const bool lower = tail == RiskTail::lower_is_worse;
+  s.var95 = lower ? s.p5 : s.p95;
+  s.var99 = lower ? s.p1 : s.p99;
+  s.es95 = tail_mean(s.var95, lower);
+  s.es99 = tail_mean(s.var99, lower);
+  return s;
+}
+
 const std::vector<std::string>& summary_column_names() {
   static const std::vector<std::string> names = {"count", "mean",  "standard_error", "p1",
                                                  "p5",    "p50",   "p95",            "p99",

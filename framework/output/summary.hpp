@@ -25,6 +25,14 @@ double quantile_of_sorted(std::span<const double> sorted, double q);
 // core::InvariantViolation naming the metric).
 SummaryStatistics summarize(std::span<const double> values, RiskTail tail);
 
+// The same statistics of importance-sampled values with per-path likelihood
+// ratios `weights` (> 0, finite), self-normalised (as analysis/defisim's
+// stats.mean_ci and weighted_quantile): mean = sum w x / sum w, its standard
+// error by the delta method, sqrt(n / (n - 1) sum w^2 (x - mean)^2) / sum w;
+// quantile q = the smallest x whose cumulative weight in sorted order
+// reaches q sum w (no interpolation); ES = the weighted mean of the tail.
+SummaryStatistics summarize_weighted(std::span<const double> values, std::span<const double> weights, RiskTail tail);
+
 // The columns of the summary table, in file order.
 const std::vector<std::string>& summary_column_names();
 double summary_column(const SummaryStatistics& statistics, std::size_t column);
