@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Union
 
 import matplotlib
 
-matplotlib.use("Agg")  # before pyplot: render to files only
+if "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")  # before pyplot: render to files only (unless pyplot is already in use)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
