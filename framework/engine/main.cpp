@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -35,6 +37,7 @@ struct RunArguments {
   std::string shard;  // --shard i/n
   bool resume = false;
   double checkpoint_seconds = 10.0;
+  std::string target_stderr;  // METRIC=VALUE
 };
 
 defisim::engine::LoadOptions load_options(const RunArguments& arguments) {
@@ -67,6 +70,18 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
   options.progress = !arguments.quiet;
   options.resume = arguments.resume;
   options.checkpoint_seconds = arguments.checkpoint_seconds;
+  if (!arguments.target_stderr.empty()) {
+    const std::size_t equals = arguments.target_stderr.rfind('=');
+    char* end = nullptr;
+    const double value = equals == std::string::npos ? 0.0 : std::strtod(arguments.target_stderr.c_str() + equals + 1, &end);
+    if (equals == std::string::npos || equals == 0 || end == nullptr || *end != '\0' || !(value > 0.0) ||
+        !std::isfinite(value)) {
+      throw defisim::core::InputError(fmt::format(
+          "--target-stderr {}: expected METRIC=VALUE with VALUE > 0, e.g. bank.bad_debt=1000", arguments.target_stderr));
+    }
+    options.target_stderr_metric = arguments.target_stderr.substr(0, equals);
+    options.target_stderr = value;
+  }
 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
@@ -164,6 +179,9 @@ int main(int argc, char** argv) {
   run->add_option("--shard", run_arguments.shard,
                   "i/n: run only shard i of n (0 <= i < n) into a shard file (default results/<name>.shard-i-of-n.h5); "
                   "`defisim merge` combines the n shard files");
+  run->add_option("--target-stderr", run_arguments.target_stderr,
+                  "METRIC=VALUE: stop each scenario after the first whole batch (at least two) at which the standard "
+                  "error of METRIC's mean is <= VALUE (deterministic; the scenario's datasets then hold fewer paths)");
   run->add_flag("--resume", run_arguments.resume,
                 "continue an interrupted run (the same command) from the batches it saved in OUTPUT.resume/");
   run->add_option("--checkpoint-seconds", run_arguments.checkpoint_seconds,

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <future>
+#include <optional>
 #include <vector>
 
 #include "framework/core/build_info.hpp"
@@ -164,13 +165,71 @@ struct Checkpoints {
   }
 };
 
+// The standard error of a metric's mean over the paths so far, updated
+// batch by batch: plain, or self-normalised under importance sampling (as
+// output::summarize_weighted, from running sums).
+class RunningStandardError {
+ public:
+  void add(double value, double weight) {
+    ++count_;
+    sum_w_ += weight;
+    sum_wx_ += weight * value;
+    sum_w2_ += weight * weight;
+    sum_w2x_ += weight * weight * value;
+    sum_w2x2_ += weight * weight * value * value;
+  }
+  double value() const {
+    if (count_ < 2) return INFINITY;
+    const double n = static_cast<double>(count_);
+    const double mean = sum_wx_ / sum_w_;
+    // sum w^2 (x - mean)^2, expanded.
+    const double squares = std::max(0.0, sum_w2x2_ - 2.0 * mean * sum_w2x_ + mean * mean * sum_w2_);
+    return std::sqrt(n / (n - 1.0) * squares) / sum_w_;
+  }
+
+ private:
+  std::uint64_t count_ = 0;
+  double sum_w_ = 0, sum_wx_ = 0, sum_w2_ = 0, sum_w2x_ = 0, sum_w2x2_ = 0;
+};
+
+// A scenario's --target-stderr: the metric's and the weights' outcome
+// indices, the target, and the running error.
+struct StopRule {
+  std::size_t metric = 0;
+  std::size_t weight = SIZE_MAX;  // the likelihood ratio's index, if importance sampling
+  double target = 0.0;
+  RunningStandardError error;
+  std::uint64_t batches = 0;
+};
+
+std::optional<StopRule> stop_rule_of(const ScenarioPlan& plan, const RunOptions& options) {
+  if (options.target_stderr_metric.empty()) return std::nullopt;
+  StopRule rule;
+  rule.target = options.target_stderr;
+  const auto& metrics = plan.outcome_metrics;
+  const auto it = std::find_if(metrics.begin(), metrics.end(),
+                               [&](const output::MetricInfo& m) { return m.name == options.target_stderr_metric; });
+  if (it == metrics.end()) {
+    std::vector<std::string> names;
+    for (const auto& m : metrics) names.push_back(m.name);
+    throw core::InputError(fmt::format("--target-stderr: '{}' is not an outcome metric of this experiment; outcomes: {}",
+                                       options.target_stderr_metric, fmt::join(names, ", ")));
+  }
+  rule.metric = static_cast<std::size_t>(it - metrics.begin());
+  if (plan.sampling_slots.outcome_count > 0) rule.weight = plan.sampling_slots.outcome_offset;
+  return rule;
+}
+
 // Runs rows [rows.first, rows.end) of the scenario (all of them unless
 // sharded); batches already in the journal are read back instead.
 void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress,
-                  Checkpoints& checkpoints) {
+                  Checkpoints& checkpoints, const RunOptions& options) {
   const ScenarioPlan plan(scenario.spec);
   const ScenarioSpec& spec = *scenario.spec;
-  writer.begin_scenario(scenario.index, layout_of(scenario, plan, rows));
+  std::optional<StopRule> stop = stop_rule_of(plan, options);
+  output::ScenarioLayout layout = layout_of(scenario, plan, rows);
+  layout.may_stop_early = stop.has_value();
+  writer.begin_scenario(scenario.index, layout);
   progress.begin_scenario(scenario.index, rows.end - rows.first);
 
   const std::size_t outcome_count = plan.outcome_metrics.size();
@@ -195,6 +254,8 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
   } join_on_exit{writing};
 
   std::uint64_t done = 0;
+  std::uint64_t rows_run = rows.end;
+  std::string stopped_because;
   for (std::uint64_t first = rows.first, index = 0; first < rows.end; first += batch_paths, ++index) {
     Batch& batch = batches[index % 2];
     batch.first = first;
@@ -223,10 +284,24 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
       if (save) checkpoints.journal->save(scenario.index, batch_pointer->first, batch_pointer->rows, outcomes, series);
       if (sync) checkpoints.journal->sync();
     });
+    if (stop) {
+      for (std::uint64_t row = 0; row < batch.rows; ++row) {
+        const double* values = batch.outcomes.data() + row * outcome_count;
+        stop->error.add(values[stop->metric], stop->weight == SIZE_MAX ? 1.0 : values[stop->weight]);
+      }
+      const double error = stop->error.value();
+      if (++stop->batches >= 2 && error <= stop->target) {
+        rows_run = first + batch.rows;
+        stopped_because = fmt::format("--target-stderr {}={}: standard error {} after {} paths",
+                                      options.target_stderr_metric, stop->target, error, rows_run);
+        break;
+      }
+    }
   }
   if (writing.valid()) writing.get();
-  writer.finish_scenario(scenario.index);
+  writer.finish_scenario(scenario.index, rows_run, stopped_because);
   progress.end_scenario();
+  if (!stopped_because.empty() && options.progress) std::fprintf(stderr, "  scenario %zu stopped: %s\n", scenario.index + 1, stopped_because.c_str());
 }
 
 // Every path builds and frees its World (a few hundred kB of buffers). glibc
@@ -252,6 +327,12 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   tbb::global_control parallelism(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
 
+  if (!options.target_stderr_metric.empty() && !options.shard.whole()) {
+    throw core::InputError("--target-stderr and --shard cannot be combined: where a scenario stops depends on every "
+                           "batch before it");
+  }
+  // A --target-stderr metric every scenario has (checked before anything is written).
+  for (const Scenario& scenario : experiment.scenarios) stop_rule_of(ScenarioPlan(scenario.spec), options);
   if (options.resume && std::filesystem::exists(options.output_path)) {
     throw core::InputError(fmt::format("--resume: {} is already complete", options.output_path));
   }
@@ -275,7 +356,7 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
     for (const Scenario& scenario : experiment.scenarios) {
       const ShardRows& scenario_rows = rows[scenario.index];
       if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
-      run_scenario(scenario, scenario_rows, writer, progress, checkpoints);
+      run_scenario(scenario, scenario_rows, writer, progress, checkpoints, options);
       statistics.paths += scenario_rows.end - scenario_rows.first;
       statistics.path_blocks += (scenario_rows.end - scenario_rows.first) * scenario.spec->blocks;
     }
@@ -292,6 +373,10 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
     throw core::Interrupted(fmt::format(
         "interrupted: stopped cleanly; {} batch(es) are saved in {}: run the same command with --resume to continue",
         saved, journal.directory().string()));
+  } catch (...) {
+    // Another error: a journal with nothing saved would only block the next run.
+    if (journal.saved_batches() == 0) journal.remove();
+    throw;
   }
   statistics.resumed_batches = resumed_batches;
   statistics.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();

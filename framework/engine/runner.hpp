@@ -26,6 +26,13 @@ struct RunOptions {
   // continues an interrupted run from them.
   bool resume = false;
   double checkpoint_seconds = 10.0;
+  // --target-stderr METRIC=VALUE: a scenario stops after the first whole
+  // batch (at least two) at which the standard error of METRIC's mean over
+  // the paths run so far (weighted under importance sampling) is <= VALUE.
+  // Deterministic: batches complete in order, so the stop is the same for
+  // any thread count. Not with shards.
+  std::string target_stderr_metric;
+  double target_stderr = 0.0;
 };
 
 struct RunStatistics {

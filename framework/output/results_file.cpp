@@ -261,6 +261,7 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   outcome_options.fill_nan = true;  // a path never written reads as NaN
   outcome_options.deflate_level = impl_->options.deflate_level;
   outcome_options.compress = impl_->options.deflate_level > 0;
+  outcome_options.extendible = layout.may_stop_early;
   const bool parallel = impl_->options.parallel_compression;
   for (const auto& metric : layout.outcomes) {
     hdf5::Dataset dataset = state.outcomes_group.create_dataset(
@@ -281,6 +282,7 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   series_options.fill_nan = true;
   series_options.deflate_level = impl_->options.deflate_level;
   series_options.compress = impl_->options.deflate_level > 0;
+  series_options.extendible = layout.may_stop_early;
   // Room for partly written chunks when HDF5 merges writes (parallel_compression
   // off, or rows rewritten after their chunk was stored; a chunk is <= 128 KiB).
   series_options.chunk_cache_bytes = 4 * 1024 * 1024;
@@ -367,11 +369,17 @@ void write_summary(std::size_t scenario, ScenarioState& state) {
 
 }  // namespace
 
-void ResultsWriter::finish_scenario(std::size_t scenario) {
+void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run, const std::string& reason) {
   ScenarioState& state = impl_->state(scenario, "finish_scenario");
   // Chunks still partly written (rows never written stay NaN) go to the file.
   for (auto& writer : state.outcomes) writer.flush();
   for (auto& writer : state.series) writer.flush();
+  if (rows_run < state.paths) {
+    for (auto& writer : state.outcomes) writer.dataset().extend({rows_run});
+    for (auto& writer : state.series) writer.dataset().extend({rows_run, state.samples});
+    state.group.write_uint64_attribute("stopped_at_paths", rows_run);
+    state.group.write_string_attribute("stopped_because", reason);
+  }
   if (!impl_->shard) write_summary(scenario, state);
   // Close everything of this scenario now, checking for errors.
   for (auto& writer : state.outcomes) writer.close();

@@ -22,6 +22,7 @@
 // writer is destroyed before commit() the partial file is removed, so nothing
 // incomplete ever looks complete. Errors throw core::IoError with the path.
 #include <cstdint>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -74,6 +75,9 @@ struct ScenarioLayout {
   // Importance sampling: the outcome metric holding each path's likelihood
   // ratio; every other metric's summary is weighted by it (empty: none).
   std::string weight_outcome;
+  // The scenario may stop before `paths` (--target-stderr): its datasets are
+  // created extendible so finish_scenario can cut them to the rows run.
+  bool may_stop_early = false;
   // In a shard file, the rows [shard_first_path, shard_end_path) it holds.
   std::uint64_t shard_first_path = 0;
   std::uint64_t shard_end_path = 0;
@@ -124,8 +128,11 @@ class ResultsWriter {
   void write_series(std::size_t scenario, std::size_t metric, std::uint64_t first_path,
                     std::uint64_t rows, std::span<const double> values);
   // Reads each outcome column back (one at a time, so memory stays bounded)
-  // and writes summary/.
-  void finish_scenario(std::size_t scenario);
+  // and writes summary/. A scenario begun with may_stop_early that ran only
+  // rows [0, rows_run) is cut to them first, and records rows_run in its
+  // attribute stopped_at_paths (and `reason`, e.g. the target met, in
+  // stopped_because).
+  void finish_scenario(std::size_t scenario, std::uint64_t rows_run = UINT64_MAX, const std::string& reason = {});
   // Writes /run_info, flushes, closes and renames NAME.partial -> NAME.
   void commit(const RunInfo& info);
 

@@ -489,3 +489,22 @@ TEST_CASE("cli: a run stopped by SIGINT or killed resumes with --resume into the
     CHECK_THAT(result.err, Contains("is already complete"));
   }
 }
+
+TEST_CASE("cli: --target-stderr stops early and says so, a malformed one exits 2", "[cli][e2e][target_stderr]") {
+  const TempDir dir;
+  ProcessResult result = run_defisim({"run", quickstart, "--paths", "400", "--blocks", "300", "--set",
+                                      "experiment.batch_paths=50", "--target-stderr", "lp.pnl_vs_hodl=1e9", "-o",
+                                      dir.file("early.h5")},
+                                     dir.path);
+  INFO("stderr: " << result.err);
+  REQUIRE(result.exit_code == 0);
+  // A target any two batches meet: the scenario stops after 100 paths.
+  CHECK_THAT(result.err, Contains("scenario 1 stopped: --target-stderr lp.pnl_vs_hodl=1000000000"));
+  CHECK(defisim::output::ResultsReader(dir.file("early.h5")).outcomes(0, "lp.pnl_vs_hodl").size() == 100);
+  for (const char* bad : {"lp.pnl_vs_hodl", "lp.pnl_vs_hodl=0", "=5", "lp.pnl_vs_hodl=x"}) {
+    result = run_defisim({"run", quickstart, "--paths", "20", "--target-stderr", bad, "-o", dir.file("bad.h5")}, dir.path);
+    INFO(bad << ": " << result.err);
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, Contains("expected METRIC=VALUE"));
+  }
+}
