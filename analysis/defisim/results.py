@@ -41,7 +41,7 @@ SHARD_FILETYPE = "defisim-results-shard"  # one shard of `defisim run --shard i/
 #: float64[paths], the likelihood ratio dP/dQ of each sampled path (FORMAT.md).
 WEIGHTS_DATASET = "sampling.likelihood_ratio"
 SUPPORTED_MAJOR = 1
-SUPPORTED_MINOR = 0  # newest minor version this reader knows; newer minors still read fine
+SUPPORTED_MINOR = 1  # newest minor version this reader knows; newer minors still read fine
 
 #: Columns of scenarios/<k>/summary, in file order (see FORMAT.md).
 STATISTICS = (

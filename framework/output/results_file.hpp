@@ -40,7 +40,7 @@ inline constexpr const char* results_filetype = "defisim-results";
 // the shard's rows, without summaries; `defisim merge` makes the results file.
 inline constexpr const char* shard_filetype = "defisim-results-shard";
 inline constexpr int results_format_major = 1;
-inline constexpr int results_format_minor = 0;
+inline constexpr int results_format_minor = 1;
 
 struct RunMetadata {
   std::string experiment_name;

@@ -135,7 +135,7 @@ TEST_CASE("a results file with two scenarios round-trips bit for bit", "[output]
 
   const ResultsReader reader(path);
   CHECK(reader.root_attribute_string("filetype") == "defisim-results");
-  CHECK(reader.root_attribute_string("format_version") == "[1, 0]");
+  CHECK(reader.root_attribute_string("format_version") == "[1, 1]");
   CHECK(reader.root_attribute_string("experiment_name") == "unit-test");
   CHECK(reader.root_attribute_string("defisim_version") == "0.1.0");
   CHECK(reader.root_attribute_string("source_revision") == "abc123");
@@ -200,7 +200,7 @@ TEST_CASE("the file layout matches the documented format", "[output][results]") 
   }
   hdf5::File file = hdf5::File::open_read_only(path);
   const hdf5::Group root = file.root();
-  CHECK(root.read_ints_attribute("format_version") == std::vector<std::int64_t>{1, 0});
+  CHECK(root.read_ints_attribute("format_version") == std::vector<std::int64_t>{1, 1});
   CHECK(root.read_uint64_attribute("seed") == 42);
   CHECK(root.read_double_attribute("block_time_seconds") == 12.0);
   const hdf5::Group run_info = root.open_group("run_info");

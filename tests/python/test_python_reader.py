@@ -123,7 +123,7 @@ class ReferenceFileTest(unittest.TestCase):
             expected_pnl = f["scenarios/1/outcomes/lp.pnl_vs_hodl"][()]
             expected_value = f["scenarios/0/series/lp.value"][()]
         with open_results(self.path) as r:
-            self.assertEqual(r.format_version, (1, 0))
+            self.assertEqual(r.format_version, (1, 0))  # a 1.0 file, read by a 1.1 reader
             self.assertEqual(r.attrs["experiment_name"], "python-self-test")
             self.assertEqual(r.attrs["seed"], 42)
             self.assertEqual(r.attrs["format_version"], [1, 0])
