@@ -171,6 +171,11 @@ struct Checkpoints {
 class RunningStandardError {
  public:
   void add(double value, double weight) {
+    // Sums of values shifted by the first one (the error does not change):
+    // the expanded square below then does not cancel catastrophically when
+    // the mean is far larger than the spread.
+    if (count_ == 0) shift_ = value;
+    value -= shift_;
     ++count_;
     sum_w_ += weight;
     sum_wx_ += weight * value;
@@ -189,6 +194,7 @@ class RunningStandardError {
 
  private:
   std::uint64_t count_ = 0;
+  double shift_ = 0;
   double sum_w_ = 0, sum_wx_ = 0, sum_w2_ = 0, sum_w2x_ = 0, sum_w2x2_ = 0;
 };
 
