@@ -21,21 +21,14 @@
 #include "framework/core/build_info.hpp"
 #include "framework/core/errors.hpp"
 #include "framework/engine/checkpoint.hpp"
-#include "framework/engine/config_loader.hpp"
+#include "framework/engine/run_detail.hpp"
 #include "framework/engine/scenario_plan.hpp"
 #include "framework/engine/world.hpp"
 #include "framework/output/results_file.hpp"
 
 namespace defisim::engine {
 
-std::atomic<bool>& interrupt_requested() {
-  static std::atomic<bool> flag{false};
-  return flag;
-}
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
+namespace run_detail {
 
 std::string utc_now() {
   const std::time_t now = std::time(nullptr);
@@ -45,6 +38,63 @@ std::string utc_now() {
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
   return text;
 }
+
+output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan, const ShardRows& rows) {
+  output::ScenarioLayout layout;
+  layout.parameters = scenario.parameters;
+  layout.outcomes = plan.outcome_metrics;
+  layout.series = plan.series_metrics;
+  layout.sample_blocks = plan.sample_blocks;
+  layout.paths = plan.spec->paths;
+  if (plan.spec->importance_sampling()) layout.weight_outcome = "sampling.likelihood_ratio";
+  layout.shard_first_path = rows.first;
+  layout.shard_end_path = rows.end;
+  return layout;
+}
+
+output::RunMetadata metadata_of(const Experiment& experiment, Shard shard) {
+  const ScenarioSpec& base = experiment.base();
+  output::RunMetadata metadata;
+  metadata.experiment_name = base.name;
+  metadata.defisim_version = core::defisim_version;
+  metadata.source_revision = core::source_revision;
+  metadata.config_yaml = experiment.resolved_yaml;
+  metadata.seed = base.seed;
+  metadata.paths = base.paths;
+  metadata.blocks = base.blocks;
+  metadata.block_time_seconds = base.block_time_seconds;
+  metadata.shard_index = shard.index;
+  metadata.shard_count = shard.count;
+  return metadata;
+}
+
+// Every path builds and frees its World (a few hundred kB of buffers). glibc
+// returns a freed heap top above 128 kB to the system at once, so each path
+// faulted the same pages back in: 0.17 s of system time per 10,000 W1 paths
+// on one thread, a third of the run. Keep up to 64 MB of freed heap.
+void keep_freed_heap() {
+#if defined(__GLIBC__)
+  static const bool done = [] {
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
+}  // namespace run_detail
+
+std::atomic<bool>& interrupt_requested() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace run_detail;
+
 
 // A progress line on stderr: rewritten in place on a terminal, one line per
 // scenario otherwise (logs and CI stay readable).
@@ -92,34 +142,7 @@ class Progress {
   Clock::time_point last_print_;
 };
 
-output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan, const ShardRows& rows) {
-  output::ScenarioLayout layout;
-  layout.parameters = scenario.parameters;
-  layout.outcomes = plan.outcome_metrics;
-  layout.series = plan.series_metrics;
-  layout.sample_blocks = plan.sample_blocks;
-  layout.paths = plan.spec->paths;
-  if (plan.spec->importance_sampling()) layout.weight_outcome = "sampling.likelihood_ratio";
-  layout.shard_first_path = rows.first;
-  layout.shard_end_path = rows.end;
-  return layout;
-}
 
-output::RunMetadata metadata_of(const Experiment& experiment, Shard shard) {
-  const ScenarioSpec& base = experiment.base();
-  output::RunMetadata metadata;
-  metadata.experiment_name = base.name;
-  metadata.defisim_version = core::defisim_version;
-  metadata.source_revision = core::source_revision;
-  metadata.config_yaml = experiment.resolved_yaml;
-  metadata.seed = base.seed;
-  metadata.paths = base.paths;
-  metadata.blocks = base.blocks;
-  metadata.block_time_seconds = base.block_time_seconds;
-  metadata.shard_index = shard.index;
-  metadata.shard_count = shard.count;
-  return metadata;
-}
 
 // The values of one batch of paths, laid out per path.
 struct Batch {
@@ -310,20 +333,6 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
   if (!stopped_because.empty() && options.progress) std::fprintf(stderr, "  scenario %zu stopped: %s\n", scenario.index + 1, stopped_because.c_str());
 }
 
-// Every path builds and frees its World (a few hundred kB of buffers). glibc
-// returns a freed heap top above 128 kB to the system at once, so each path
-// faulted the same pages back in: 0.17 s of system time per 10,000 W1 paths
-// on one thread, a third of the run. Keep up to 64 MB of freed heap.
-void keep_freed_heap() {
-#if defined(__GLIBC__)
-  static const bool done = [] {
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    mallopt(M_TOP_PAD, 1 << 20);
-    return true;
-  }();
-  (void)done;
-#endif
-}
 
 }  // namespace
 
@@ -395,101 +404,6 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   writer.commit(info);
   journal.remove();
   return statistics;
-}
-
-void merge_shards(const std::vector<std::string>& shard_paths, const MergeOptions& options) {
-  keep_freed_heap();
-  const auto started = Clock::now();
-  if (shard_paths.empty()) throw core::InputError("merge: no shard files given");
-  std::vector<std::unique_ptr<output::ResultsReader>> shards;  // by shard index
-  std::vector<std::string> paths_by_index;
-  std::string config;
-  std::uint32_t count = 0;
-  for (const std::string& path : shard_paths) {
-    auto reader = std::make_unique<output::ResultsReader>(path, true);
-    const auto [index, shard_count] = reader->shard();
-    if (shard_count == 1) {
-      throw core::InputError(fmt::format("merge: '{}' is a complete results file, not a shard", path));
-    }
-    const std::string shard_config = reader->root_attribute_string("config");
-    if (shards.empty()) {
-      count = shard_count;
-      config = shard_config;
-      shards.resize(count);
-      paths_by_index.resize(count);
-    } else if (shard_count != count || shard_config != config) {
-      throw core::InputError(fmt::format(
-          "merge: '{}' is not from the same run as '{}' ({}); shards of one run share the config and n",
-          path, shard_paths.front(), shard_count != count ? fmt::format("n = {} vs {}", shard_count, count)
-                                                          : std::string("their configs differ")));
-    }
-    if (shards[index]) {
-      throw core::InputError(
-          fmt::format("merge: '{}' and '{}' are both shard {}/{}", paths_by_index[index], path, index, count));
-    }
-    shards[index] = std::move(reader);
-    paths_by_index[index] = path;
-  }
-  std::vector<std::string> missing;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    if (!shards[i]) missing.push_back(fmt::format("{}/{}", i, count));
-  }
-  if (!missing.empty()) {
-    throw core::InputError(fmt::format("merge: missing shard(s) {}", fmt::join(missing, ", ")));
-  }
-
-  const Experiment experiment =
-      load_experiment_text(config, fmt::format("the config embedded in '{}'", shard_paths.front()));
-  // Which shard holds which rows: recomputed, and checked against each file.
-  std::vector<std::vector<ShardRows>> rows(count);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    rows[i] = shard_rows(experiment, Shard{i, count});
-    for (const Scenario& scenario : experiment.scenarios) {
-      const ShardRows& expected = rows[i][scenario.index];
-      if (expected.empty()) continue;
-      const bool held = shards[i]->has_scenario(scenario.index) &&
-                        shards[i]->shard_rows(scenario.index) == std::pair{expected.first, expected.end};
-      if (!held) {
-        throw core::InputError(fmt::format("merge: '{}' (shard {}/{}) does not hold rows {} to {} of scenario {}",
-                                           paths_by_index[i], i, count, expected.first, expected.end,
-                                           scenario.index));
-      }
-    }
-  }
-
-  output::ResultsWriterOptions writer_options;
-  writer_options.deflate_level = experiment.base().record_compression;
-  output::ResultsWriter writer(options.output_path, options.overwrite, metadata_of(experiment, Shard{}), writer_options);
-  for (const Scenario& scenario : experiment.scenarios) {
-    const ScenarioPlan plan(scenario.spec);
-    const ScenarioSpec& spec = *scenario.spec;
-    writer.begin_scenario(scenario.index, layout_of(scenario, plan, ShardRows{0, spec.paths}));
-    // The unsharded run's batches, in its order, so every chunk is written
-    // whole as it was there.
-    const std::uint64_t batch_paths = std::min<std::uint64_t>(spec.batch_paths, spec.paths);
-    for (std::uint64_t first = 0; first < spec.paths; first += batch_paths) {
-      const std::uint64_t batch_rows = std::min<std::uint64_t>(batch_paths, spec.paths - first);
-      std::uint32_t owner = 0;
-      while (!(rows[owner][scenario.index].first <= first && first < rows[owner][scenario.index].end)) ++owner;
-      const output::ResultsReader& shard = *shards[owner];
-      for (std::size_t m = 0; m < plan.outcome_metrics.size(); ++m) {
-        const std::vector<double> values = shard.outcome_rows(scenario.index, plan.outcome_metrics[m].name, first, batch_rows);
-        writer.write_outcomes(scenario.index, m, first, values);
-      }
-      for (std::size_t m = 0; m < plan.series_metrics.size(); ++m) {
-        const std::vector<double> values = shard.series_rows(scenario.index, plan.series_metrics[m].name, first, batch_rows);
-        writer.write_series(scenario.index, m, first, batch_rows, values);
-      }
-    }
-    writer.finish_scenario(scenario.index);
-  }
-  output::RunInfo info;
-  info.created_utc = utc_now();
-  info.threads = 1;
-  info.ranks = 1;
-  info.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  info.command_line = options.command_line;
-  writer.commit(info);
 }
 
 }  // namespace defisim::engine

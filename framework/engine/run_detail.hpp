@@ -1,0 +1,19 @@
+#pragma once
+// What `defisim run` and `defisim merge` (runner.cpp, merge.cpp) share: the
+// file's metadata and a scenario's layout as the runner writes them, so a
+// merged file is laid out exactly as an unsharded one.
+#include <string>
+
+#include "framework/engine/experiment_spec.hpp"
+#include "framework/engine/scenario_plan.hpp"
+#include "framework/engine/shards.hpp"
+#include "framework/output/results_file.hpp"
+
+namespace defisim::engine::run_detail {
+
+std::string utc_now();
+output::ScenarioLayout layout_of(const Scenario& scenario, const ScenarioPlan& plan, const ShardRows& rows);
+output::RunMetadata metadata_of(const Experiment& experiment, Shard shard);
+void keep_freed_heap();
+
+}  // namespace defisim::engine::run_detail
