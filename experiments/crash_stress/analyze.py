@@ -84,6 +84,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.stats import es_ci, mean_se, paired_difference, probability_ci, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -109,56 +110,20 @@ class InputError(ValueError):
 
 # --------------------------------------------------------------------------- statistics
 
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
-
-def binom_cdf(k: int, n: int, p: float) -> float:
-    """P(Bin(n, p) <= k), summed in log space (n up to ~1e5 is fine)."""
-    if k < 0:
-        return 0.0
-    if k >= n:
-        return 1.0
-    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p)
-            + (n - i) * math.log1p(-p) for i in range(0, k + 1)]
-    top = max(logs)
-    return min(1.0, math.exp(top) * sum(math.exp(v - top) for v in logs))
-
-
-def quantile_ci_ranks(n: int, q: float, level: float = 0.95):
-    """1-based ranks (l, u) of the sorted sample with P(X_(l) <= xi_q <= X_(u)) >= level (order statistics).
-
-    P(X_(l) <= xi_q < X_(u)) = P(l <= Bin(n, q) <= u - 1). Chosen symmetric in probability, widened until
-    the coverage holds; u may be n + 1 (no upper bound: +inf).
-    """
-    alpha = (1.0 - level) / 2.0
-    l = int(math.floor(n * q))
-    while l > 0 and binom_cdf(l - 1, n, q) > alpha:
-        l -= 1
-    u = int(math.ceil(n * q))
-    while u <= n and 1.0 - binom_cdf(u - 1, n, q) > alpha:
-        u += 1
-    return max(l, 1), u
-
+# From analysis/defisim (defisim.stats): mean_se (mean, sd(ddof=1)/sqrt(n)), paired_difference (mean and
+# SE of the per-path difference), probability_ci (its se is the binomial sqrt(p (1 - p) / n)), var_ci and
+# es_ci. With method="order_statistic" the last two are this docstring's estimators (VaR = X_(ceil(q n)),
+# distribution-free order-statistic CI; ES = mean from that order statistic up, percentile bootstrap of
+# 2,000 resamples seeded 12345): bit for bit the local copies this script had before (checked on every
+# scenario of both files).
 
 def tail_stats(x, q=Q, boot=2000, seed=12345):
     """VaR_q (order statistic), its order-statistic 95% CI, ES_q and its bootstrap 95% CI."""
-    x = np.sort(np.asarray(x, dtype=float))
     n = len(x)
-    k = int(math.ceil(q * n))          # 1-based rank of VaR
-    var = float(x[k - 1])
-    l, u = quantile_ci_ranks(n, q)
-    var_lo = float(x[l - 1])
-    var_hi = float(x[u - 1]) if u <= n else float("inf")
-    es = float(x[k - 1:].mean())
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(boot, n))
-    samples = np.sort(x[idx], axis=1)
-    es_boot = samples[:, k - 1:].mean(axis=1)
-    es_lo, es_hi = (float(v) for v in np.quantile(es_boot, [0.025, 0.975]))
-    return {"var": var, "var_lo": var_lo, "var_hi": var_hi, "es": es, "es_lo": es_lo, "es_hi": es_hi,
-            "tail_n": n - k + 1}
+    var = var_ci(x, q, "higher_is_worse", method="order_statistic")
+    es = es_ci(x, q, "higher_is_worse", n_boot=boot, seed=seed, method="order_statistic")
+    return {"var": var.value, "var_lo": var.lo, "var_hi": var.hi, "es": es.value, "es_lo": es.lo,
+            "es_hi": es.hi, "tail_n": n - int(math.ceil(q * n)) + 1}
 
 
 # --------------------------------------------------------------------------- reading
@@ -264,12 +229,12 @@ def analyse(data):
     for key in sorted(data):
         o = data[key]
         n = len(o["L"])
-        p = float((o["L"] > 0).mean())
+        p_any = probability_ci(o["L"] > 0)
         gas_per_tx = o["liq_gas"].sum() / max(1.0, o["liq_tx"].sum())
         gas_per_tx_psi = (o["liq_gas"] - gas_per_tx * o["liq_tx"]) / max(1e-300, o["liq_tx"].mean())
         row = {
             "key": key, "n": n,
-            "mean": mean_se(o["L"]), "p_any": (p, math.sqrt(p * (1 - p) / n)),
+            "mean": mean_se(o["L"]), "p_any": (p_any.value, p_any.se),
             "written_off": mean_se(o["bank.bad_debt"]), "underwater": mean_se(o["bank.underwater_debt"]),
             "borrowed": float(o["borrowers.borrowed_value"].mean()),
             "liquidations": mean_se(o["bank.liquidations"]),
@@ -337,8 +302,9 @@ def print_headline(rows_1h):
 
 
 def paired(data, a, b, metric="L"):
-    d = data[a][metric] - data[b][metric]
-    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(len(d))) if d.std() > 0 else 0.0
+    """(mean, SE) of the per-path difference a - b (common random numbers)."""
+    d = paired_difference(data[a][metric], data[b][metric])
+    return d.value, d.se
 
 
 def print_bonus(data, title):

@@ -42,9 +42,12 @@ SECONDS_PER_YEAR = 365.0 * 24.0 * 3600.0   # framework/core/units.hpp: annualise
 ZETA_HALF = 1.4603545088095868             # |zeta(1/2)|
 NT_COEFF = math.sqrt(2.0 * math.pi) / ZETA_HALF   # 1.7164, see fixed_block_nt()
 
+sys.path.insert(0, os.path.join(REPO, "analysis"))
+
 try:
     import numpy as np
-    import h5py
+    from defisim import open_results  # noqa: E402
+    from defisim.stats import mean_se  # noqa: E402  (mean and sd(ddof=1)/sqrt(n), as this script had)
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with the python3 printed by "
              "analysis/python.sh (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib)")
@@ -53,50 +56,25 @@ except ImportError as error:  # pragma: no cover
 # --------------------------------------------------------------------------- reading
 
 class Run:
-    """One results file: root attributes and per-scenario arrays, via analysis/defisim if present."""
+    """One results file, read with analysis/defisim: root attributes and per-scenario arrays."""
 
     def __init__(self, path: str):
         self.path = path
-        self._results = None
-        self._h5 = None
-        try:
-            sys.path.insert(0, os.path.join(REPO, "analysis"))
-            from defisim import open_results  # type: ignore
-            self._results = open_results(path)
-            self.attrs = self._results.attrs
-            self.scenarios = [(s["index"], dict(s["parameters"])) for s in self._results.scenarios()]
-        except ImportError:
-            self._h5 = h5py.File(path, "r")
-            f = self._h5
-            if f.attrs.get("filetype") not in ("defisim-results", b"defisim-results") or int(f.attrs["format_version"][0]) != 1:
-                raise ValueError(f"{path} is not a defisim results file of format 1.x")
-            self.attrs = {k: f.attrs[k] for k in f.attrs}
-            self.scenarios = []
-            for name in sorted(f["scenarios"].keys(), key=int):
-                g = f["scenarios"][name]
-                keys = [k.decode() if isinstance(k, bytes) else str(k) for k in g.attrs.get("parameters", [])]
-                params = {k: (g.attrs[k].decode() if isinstance(g.attrs[k], bytes) else str(g.attrs[k])) for k in keys}
-                self.scenarios.append((int(name), params))
+        self._results = open_results(path)
+        self.attrs = self._results.attrs
+        self.scenarios = [(s["index"], dict(s["parameters"])) for s in self._results.scenarios()]
         self.block_time = float(self.attrs["block_time_seconds"])
         self.blocks = int(self.attrs["blocks"])
 
     def outcome(self, k, metric):
-        if self._results is not None:
-            return np.asarray(self._results.outcomes(k, metric), dtype=float)
-        return self._h5[f"scenarios/{k}/outcomes/{metric}"][()]
+        return np.asarray(self._results.outcomes(k, metric), dtype=float)
 
     def series(self, k, metric):
-        if self._results is not None:
-            blocks, values = self._results.series(k, metric)
-            return np.asarray(blocks, dtype=np.int64), np.asarray(values, dtype=float)
-        g = self._h5[f"scenarios/{k}/series"]
-        return g["blocks"][()].astype(np.int64), g[metric][()]
+        blocks, values = self._results.series(k, metric)
+        return np.asarray(blocks, dtype=np.int64), np.asarray(values, dtype=float)
 
     def close(self):
-        if self._results is not None:
-            self._results.close()
-        if self._h5 is not None:
-            self._h5.close()
+        self._results.close()
 
 
 def scenario_parameter(params: dict, key: str) -> float:
@@ -122,11 +100,6 @@ def normalised_rate(run: Run, k: int, first_block: int = 0):
     increments = np.diff(profit[:, start:], axis=1) / value[:, start:-1]
     rates = increments.sum(axis=1) / window
     return rates, taus, window, int(blocks[start])
-
-
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
 
 
 # --------------------------------------------------------------------------- theory: zero fee

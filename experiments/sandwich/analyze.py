@@ -2,16 +2,20 @@
 """Sandwich attacks vs. slippage tolerance and pool depth: tables, figure, checks.
 
     experiments/sandwich/analyze.py [results/sandwich.h5] [--public-arb results/sandwich_public_arb.h5]
+                                    [--bribe B PRIVATE_ARB.h5 PUBLIC_ARB.h5]...
                                     [--figure experiments/sandwich/sandwich.png]
 
 Reads the results of experiments/sandwich/sandwich.yaml (written by
 experiments/sandwich/reproduce) with analysis/defisim, prints one markdown
 table row per scenario (mean +- standard error over paths), the split of the
 loss, the back-of-envelope comparison and, with --public-arb, the side study
-(the same sweep with `--set agents.arb.private_channel=false`), and draws the
-figure. Exit status: 0 if every check passes, 1 if one fails, 2 on unusable
-input (including a main file whose arbitrageur is public, or a --public-arb
-file whose arbitrageur is private: read from the embedded config). The checks:
+(the same sweep with `--set agents.arb.private_channel=false`), with --bribe
+the bribe sensitivity (each pair: the sweep with `--set
+agents.sandwich.bribe_fraction=B`, the arbitrageur private and public; checks
+1-4 run on every pair too), and draws the figure. Exit status: 0 if every
+check passes, 1 if one fails, 2 on unusable input (including a main file
+whose arbitrageur is public, or a --public-arb file whose arbitrageur is
+private: read from the embedded config). The checks:
 
   1. `private` ordering: chain.bundles, chain.victim_loss, chain.bribes and the
      attacker's attempts, attacks, gross profit and profit are exactly zero on
@@ -72,6 +76,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.stats import mean_se, normal_cdf, paired_difference  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -100,23 +105,22 @@ class InputError(ValueError):
 
 # --------------------------------------------------------------------------- statistics
 
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
+# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
 
 def ratio_of_means(num, den):
-    """(R, SE, psi): R = mean(num)/mean(den), delta-method SE, and the per-path influence psi."""
+    """(R, SE, psi): R = mean(num)/mean(den), delta-method SE, and the per-path influence psi.
+
+    Kept here: analysis/defisim has no ratio-of-means estimator (its SE is mean_se of psi)."""
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     r = num.mean() / den.mean()
     psi = (num - r * den) / den.mean()
-    return float(r), float(psi.std(ddof=1) / math.sqrt(len(psi))), psi
+    return float(r), mean_se(psi)[1], psi
 
 
 def paired_se(psi_a, psi_b):
-    d = psi_a - psi_b
-    return float(d.std(ddof=1) / math.sqrt(len(d)))
+    """SE of the mean of psi_a - psi_b over the same paths (defisim.stats.paired_difference)."""
+    return paired_difference(psi_a, psi_b).se
 
 
 def sandwichable_share(fee: float, side_value: float, median: float, sigma: float):
@@ -135,7 +139,7 @@ def sandwichable_share(fee: float, side_value: float, median: float, sigma: floa
     if sigma == 0.0:
         return v_min, 1.0 if median > v_min else 0.0
     z = sigma - math.log(v_min / median) / sigma
-    return v_min, 0.5 * math.erfc(-z / math.sqrt(2.0))
+    return v_min, normal_cdf(z)
 
 
 # --------------------------------------------------------------------------- reading
@@ -162,6 +166,14 @@ def arbitrageur_is_private(config) -> bool:
     if len(arbs) != 1:
         raise InputError(f"expected one arbitrageur in the embedded config, found {len(arbs)}")
     return bool(arbs[0].get("private_channel", True))
+
+
+def bribe_fraction(config) -> float:
+    """The sandwich attacker's `bribe_fraction` in the resolved config (default 0.5, docs/CONFIG.md)."""
+    attackers = [a for a in config.get("agents", []) if a.get("type") == "sandwich_attacker"]
+    if len(attackers) != 1:
+        raise InputError(f"expected one sandwich_attacker in the embedded config, found {len(attackers)}")
+    return float(attackers[0].get("bribe_fraction", 0.5))
 
 
 def load(path: str):
@@ -336,6 +348,33 @@ def print_side(depths, tols, rows, side_rows):
                   f"| {s['sandwich.profit'][0]:,.0f} / {m['sandwich.profit'][0]:,.0f} |")
 
 
+SENSITIVITY_TOLS = (0.001, 0.005, 0.05)  # the tolerances of the bribe table (F at each; arb loss at the last)
+
+
+def print_bribe(depths, studies):
+    """The bribe sensitivity table; studies = [(bribe, rows private arb, rows public arb)], sorted by bribe."""
+    print()
+    print("Bribe sensitivity: the same sweep with agents.sandwich.bribe_fraction = B, the arbitrageur private and "
+          "public (checks 1-4 on each pair: below). F under mev (% of the noise volume) per depth, the share "
+          f"of the private arbitrageur's profit lost at t = {100 * SENSITIVITY_TOLS[-1]:g}%, and of the public "
+          "arbitrageur's at t = 0 (side study):")
+    print()
+    depth_text = " / ".join(f"{d:,.0f}" for d in depths)
+    print(f"| bribe_fraction | F({100 * SENSITIVITY_TOLS[0]:g}%): {depth_text} ETH | "
+          + " | ".join(f"F({100 * t:g}%)" for t in SENSITIVITY_TOLS[1:])
+          + f" | private arb's profit lost at t = {100 * SENSITIVITY_TOLS[-1]:g}% "
+            "| public arb's profit lost at t = 0 (side) |")
+    print("|---|" + "---|" * len(SENSITIVITY_TOLS) + "---|---|")
+    for bribe, rows, side_rows in studies:
+        label = f"{bribe:g} (default)" if bribe == 0.5 else f"{bribe:g}"  # 0.5: docs/CONFIG.md
+        cells = [" / ".join(f"{100 * find(rows, d, t, 'mev')['F']:.3f}" for d in depths) + " %"
+                 for t in SENSITIVITY_TOLS]
+        cells.append(" / ".join(f"{100 * find(rows, d, SENSITIVITY_TOLS[-1], 'mev')['arb_taken']:.1f}"
+                                for d in depths) + " %")
+        cells.append(" / ".join(f"{100 * find(side_rows, d, 0.0, 'mev')['arb_taken']:.1f}" for d in depths) + " %")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
 # --------------------------------------------------------------------------- checks
 
 def check_private(data, label):
@@ -430,7 +469,7 @@ def theory(depths, setup):
     out = {}
     for d in depths:
         v_min, share = sandwichable_share(setup["fee"], d * setup["price"], setup["median"], setup["sigma"])
-        count = 0.5 * math.erfc(math.log(v_min / setup["median"]) / setup["sigma"] / math.sqrt(2.0))
+        count = normal_cdf(-(math.log(v_min / setup["median"]) / setup["sigma"]))  # P(size > v_min)
         out[d] = (v_min, share, setup["arrivals"] * count)
     return out
 
@@ -580,9 +619,15 @@ def main(argv=None) -> int:
     parser.add_argument("results", nargs="?", default=os.path.join(REPO, "results", "sandwich.h5"))
     parser.add_argument("--public-arb", default=None,
                         help="results of the same config with --set agents.arb.private_channel=false (side study)")
+    parser.add_argument("--bribe", nargs=3, action="append", default=[],
+                        metavar=("B", "PRIVATE_ARB_H5", "PUBLIC_ARB_H5"),
+                        help="bribe sensitivity: the config with --set agents.sandwich.bribe_fraction=B, the "
+                             "arbitrageur private and public (repeatable; needs --public-arb)")
     parser.add_argument("--figure", default=os.path.join(HERE, "sandwich.png"))
     args = parser.parse_args(argv)
     side = side_rows = None
+    if args.bribe and not args.public_arb:
+        parser.error("--bribe needs --public-arb (the default bribe's pair)")
     try:
         data, attrs, run_info, config = load(args.results)
         if not arbitrageur_is_private(config):
@@ -599,6 +644,22 @@ def main(argv=None) -> int:
             side_depths, side_tols, side_rows = analyse(side)
             if (side_depths, side_tols) != (depths, tols):
                 raise InputError(f"{args.public_arb}: not the main file's depths and tolerances")
+        bribes = []  # [(bribe, data private arb, rows, data public arb, rows, attrs private, attrs public)]
+        for value, private_path, public_path in args.bribe:
+            pair = []
+            for path, private in ((private_path, True), (public_path, False)):
+                b_data, b_attrs, _, b_config = load(path)
+                if arbitrageur_is_private(b_config) != private:
+                    raise InputError(f"{path}: the arbitrageur is {'public' if private else 'private'}; "
+                                     f"--bribe takes the {'private' if private else 'public'} file "
+                                     f"{'first' if private else 'second'}")
+                if abs(bribe_fraction(b_config) - float(value)) > 1e-12:
+                    raise InputError(f"{path}: bribe_fraction {bribe_fraction(b_config):g}, not {value}")
+                b_depths, b_tols, b_rows = analyse(b_data)
+                if (b_depths, b_tols) != (depths, tols) or not set(SENSITIVITY_TOLS) <= set(tols):
+                    raise InputError(f"{path}: not the main file's depths and tolerances")
+                pair += [b_data, b_rows, b_attrs]
+            bribes.append((float(value), pair[0], pair[1], pair[3], pair[4], pair[2], pair[5]))
     except (OSError, KeyError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -651,10 +712,22 @@ def main(argv=None) -> int:
     print("(reported, not checked: the noise traders' total cost per volume, t > 0)")
     for line in noise_lines:
         print(line)
+    bribe_failures = []
+    if bribes:
+        print_bribe(depths, sorted([(bribe_fraction(config), rows, side_rows)]
+                                   + [(b[0], b[2], b[4]) for b in bribes], key=lambda study: study[0]))
+        for b, b_data, b_rows, b_side, b_side_rows, b_attrs, b_side_attrs in bribes:
+            found = check_private(b_data, f"bribe {b:g}") + check_private(b_side, f"bribe {b:g}, public arb")
+            found += check_zero_tolerance(b_data, depths)[0] + check_monotone(depths, tols, b_rows)[0]
+            found += check_side_private(b_data, b_side, b_attrs, b_side_attrs)
+            print(f"checks 1-4 with bribe_fraction {b:g}: {'FAIL' if found else 'pass'}")
+            for line in found:
+                print("  " + line)
+            bribe_failures += found
 
     figure(depths, tols, rows, side_rows, args.figure, attrs, bound)
     print(f"\nwrote {args.figure}")
-    failures += zero_failures + mono_failures + side_failures
+    failures += zero_failures + mono_failures + side_failures + bribe_failures
     if failures:
         print(f"{len(failures)} check(s) failed", file=sys.stderr)
         return 1

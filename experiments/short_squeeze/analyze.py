@@ -72,6 +72,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.stats import expected_shortfall, mean_se, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -92,15 +93,12 @@ class InputError(ValueError):
     """A results file this analysis cannot use (exit 2)."""
 
 
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
+# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
 
 def var_es99(x):
-    x = np.asarray(x, dtype=float)
-    var = float(np.quantile(x, 0.99))
-    return var, float(x[x >= var].mean())
+    """VaR99 (numpy's linear 99th percentile) and ES99 (mean of the values >= it): the package's default
+    ("linear") definitions, as the file's summary."""
+    return var_ci(x, 0.99).value, expected_shortfall(x, 0.99)
 
 
 def money(x: float) -> str:

@@ -55,6 +55,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results
+    from defisim.stats import mean_se
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with the python3 printed by "
              "analysis/python.sh (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib python3-yaml)")
@@ -164,10 +165,7 @@ def load(path: str, family: str):
 
 # --------------------------------------------------------------------------- statistics
 
-def mean_se(x: np.ndarray):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
+# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
 
 def fmt_mse(x: np.ndarray, digits: int = 1) -> str:
     m, s = mean_se(x)

@@ -81,6 +81,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.stats import expected_shortfall, mean_se, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -108,26 +109,26 @@ class InputError(ValueError):
 
 # --------------------------------------------------------------------------- statistics
 
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
+# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
 
 def zscore(m, s):
     return m / s if s > 0 else (math.inf if m >= 0 else -math.inf)
 
 
 def ratio_of_means(num, den):
+    """(R, SE, psi): R = mean(num)/mean(den), delta-method SE, and the per-path influence psi.
+
+    Kept here: analysis/defisim has no ratio-of-means estimator (its SE is mean_se of psi)."""
     num, den = np.asarray(num, float), np.asarray(den, float)
     r = num.mean() / den.mean()
     psi = (num - r * den) / den.mean()
-    return float(r), float(psi.std(ddof=1) / math.sqrt(len(psi))), psi
+    return float(r), mean_se(psi)[1], psi
 
 
 def tail(x, level=0.99):
-    x = np.asarray(x, float)
-    var = float(np.quantile(x, level))
-    return var, float(x[x >= var].mean())
+    """VaR (numpy's linear quantile) and ES (mean of the values >= it) at `level`: the package's default
+    ("linear") definitions, as the file's summary."""
+    return var_ci(x, level).value, expected_shortfall(x, level)
 
 
 def fmt(pair, digits=0):
