@@ -24,8 +24,8 @@ method; VaR at probability p is the p quantile of a higher_is_worse metric and
 the 1 - p quantile of a lower_is_worse one; ES is the mean of the values at or
 beyond the VaR (ties belong to the tail). ``method="order_statistic"``
 instead takes the VaR as the order statistic X_(ceil(q n)) and the ES as the
-mean of the order statistics from it outward (the definition of
-experiments/crash_stress/analyze.py).
+mean of the order statistics from it outward (the definition
+experiments/crash_stress/analyze.py reports with).
 
 Per-path weights (importance sampling: likelihood ratios of the simulated
 paths) are accepted by every estimator through ``weights=``. Weighted
@@ -565,8 +565,8 @@ def es_ci(x: ArrayLike, prob: float = 0.95, tail: str = HIGHER_IS_WORSE, level: 
         return bootstrap_ci(values, lambda v, ww: expected_shortfall(v, prob, tail, ww), level=level,
                             n_boot=n_boot, seed=seed, weights=weights, method="bootstrap, weighted")
     q = _tail_q(prob, tail)
-    # resample the sorted values (ES does not depend on the order; this reproduces the resamples of
-    # experiments/crash_stress/analyze.py bit for bit)
+    # resample the sorted values (ES does not depend on the order; this reproduces the resamples
+    # crash_stress's study was published with, bit for bit)
     values = np.sort(values)
     estimate = bootstrap_ci(values, lambda s: _es_rows(s, q, tail, method), level=level, n_boot=n_boot,
                             seed=seed, vectorized=True)
