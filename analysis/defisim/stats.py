@@ -27,19 +27,24 @@ instead takes the VaR as the order statistic X_(ceil(q n)) and the ES as the
 mean of the order statistics from it outward (the definition
 experiments/crash_stress/analyze.py reports with).
 
-Per-path weights (importance sampling: likelihood ratios of the simulated
-paths) are accepted by every estimator through ``weights=``. Weighted
-estimators are self-normalised (divide by the sum of the weights, so the
-weights need only be known up to a constant):
+Per-path weights (importance sampling: likelihood ratios dP/dQ of the
+simulated paths) are accepted by every estimator through ``weights=``. Means
+and probabilities use the unbiased importance-sampling estimator, as the
+simulator's summary does: self-normalising (dividing by sum w instead of n)
+fails when a tilt aimed at a tail leaves a few paths with most of the weight
+(experiments/tail_sampling/README.md measured it 3x too low):
 
-* mean: sum w x / sum w, SE^2 = n/(n-1) sum w^2 (x - mean)^2 / (sum w)^2
-  (the delta method; with equal weights exactly the unweighted SE);
+* mean: (1/n) sum w x, SE = sd(w x) / sqrt(n), normal interval;
+* probability: (1/n) sum w 1{event}, SE = sd(w 1{event}) / sqrt(n), normal
+  interval clipped to [0, 1];
 * quantile: the inverse of the weighted empirical CDF (smallest x whose
   cumulative weight reaches q of the total; with equal weights numpy's
   "inverted_cdf" quantile), CI by bootstrap of (x, w) pairs;
-* ES: weighted mean of the values at or beyond the weighted VaR, bootstrap CI;
-* probability: weighted share, Wilson interval with n replaced by the
-  effective sample size (sum w)^2 / sum w^2 (:func:`effective_sample_size`).
+* ES: weighted mean of the values at or beyond the weighted VaR, bootstrap CI.
+
+Kish's effective sample size (sum w)^2 / sum w^2 (:func:`effective_sample_size`)
+is reported with every weighted estimate: a small one says the weights are
+degenerate.
 """
 from __future__ import annotations
 
@@ -346,14 +351,12 @@ def mean_ci(x: ArrayLike, level: float = 0.95, weights: Optional[ArrayLike] = No
         ess = None
         method = "normal"
     else:
-        total = w.sum()
-        mean = float(np.dot(w, values) / total)
-        if n > 1:
-            se = math.sqrt(n / (n - 1) * float(np.dot(w * w, (values - mean) ** 2)) / total ** 2)
-        else:
-            se = float("nan")
+        # the unbiased importance-sampling mean (1/n) sum w x and its standard error
+        terms = w * values
+        mean = float(terms.mean())
+        se = float(terms.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
         ess = effective_sample_size(w)
-        method = "normal, weighted"
+        method = "normal, importance sampling"
     z = z_value(level)
     return Estimate(mean, mean - z * se, mean + z * se, se, level, n, method, ess)
 
@@ -406,7 +409,8 @@ def probability_ci(event: ArrayLike, level: float = 0.95,
                    weights: Optional[ArrayLike] = None) -> Estimate:
     """P(event) from a boolean per-path array, with the Wilson interval.
 
-    se is the binomial sqrt(p (1 - p) / n) (n = the effective sample size when weighted).
+    se is the binomial sqrt(p (1 - p) / n); weighted: the unbiased importance-sampling estimate
+    (1/n) sum w 1{event} with its sample SE and a normal interval.
     """
     flags = np.asarray(event).reshape(-1).astype(bool)
     n = len(flags)
@@ -419,10 +423,13 @@ def probability_ci(event: ArrayLike, level: float = 0.95,
         ess = None
         method = "wilson"
     else:
-        p = float(np.dot(w, flags) / w.sum())
-        n_eff = effective_sample_size(w)
-        ess = n_eff
-        method = "wilson, effective n"
+        # the unbiased importance-sampling estimate (1/n) sum w 1{event}, normal interval
+        terms = w * flags
+        p = float(terms.mean())
+        se = float(terms.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+        z = z_value(level)
+        return Estimate(p, max(0.0, p - z * se), min(1.0, p + z * se), se, level, n, "normal, importance sampling",
+                        effective_sample_size(w))
     lo, hi = wilson_interval(p * n_eff, n_eff, level)
     return Estimate(p, lo, hi, math.sqrt(p * (1.0 - p) / n_eff), level, n, method, ess)
 

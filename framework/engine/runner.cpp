@@ -195,36 +195,26 @@ struct Checkpoints {
 };
 
 // The standard error of a metric's mean over the paths so far, updated
-// batch by batch: plain, or self-normalised under importance sampling (as
-// output::summarize_weighted, from running sums).
+// batch by batch (Welford): of x, or under importance sampling of the
+// unbiased estimator's terms w x (as output::summarize_weighted).
 class RunningStandardError {
  public:
   void add(double value, double weight) {
-    // Sums of values shifted by the first one (the error does not change):
-    // the expanded square below then does not cancel catastrophically when
-    // the mean is far larger than the spread.
-    if (count_ == 0) shift_ = value;
-    value -= shift_;
+    const double y = weight * value;
     ++count_;
-    sum_w_ += weight;
-    sum_wx_ += weight * value;
-    sum_w2_ += weight * weight;
-    sum_w2x_ += weight * weight * value;
-    sum_w2x2_ += weight * weight * value * value;
+    const double delta = y - mean_;
+    mean_ += delta / static_cast<double>(count_);
+    squares_ += delta * (y - mean_);
   }
   double value() const {
     if (count_ < 2) return INFINITY;
     const double n = static_cast<double>(count_);
-    const double mean = sum_wx_ / sum_w_;
-    // sum w^2 (x - mean)^2, expanded.
-    const double squares = std::max(0.0, sum_w2x2_ - 2.0 * mean * sum_w2x_ + mean * mean * sum_w2_);
-    return std::sqrt(n / (n - 1.0) * squares) / sum_w_;
+    return std::sqrt(squares_ / (n - 1.0)) / std::sqrt(n);
   }
 
  private:
   std::uint64_t count_ = 0;
-  double shift_ = 0;
-  double sum_w_ = 0, sum_wx_ = 0, sum_w2_ = 0, sum_w2x_ = 0, sum_w2x2_ = 0;
+  double mean_ = 0, squares_ = 0;
 };
 
 // A scenario's --target-stderr: the metric's and the weights' outcome

@@ -28,7 +28,8 @@ struct RunOptions {
   double checkpoint_seconds = 10.0;
   // --target-stderr METRIC=VALUE: a scenario stops after the first whole
   // batch (at least two) at which the standard error of METRIC's mean over
-  // the paths run so far (weighted under importance sampling) is <= VALUE.
+  // the paths run so far (under importance sampling, of the unbiased
+  // estimator's mean of w x) is <= VALUE.
   // Deterministic: batches complete in order, so the stop is the same for
   // any thread count. Not with shards.
   std::string target_stderr_metric;

@@ -142,9 +142,9 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
         fmt::format("weighted summary of {} values with {} weights", values.size(), weights.size()));
   }
   for (std::size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i]) || !std::isfinite(weights[i]) || !(weights[i] > 0.0)) {
+    if (!std::isfinite(values[i]) || !std::isfinite(weights[i]) || !(weights[i] >= 0.0)) {
       throw core::InvariantViolation(fmt::format(
-          "weighted summary statistics need finite values and positive finite weights (path {} of {}: value {}, "
+          "weighted summary statistics need finite values and non-negative finite weights (path {} of {}: value {}, "
           "weight {})",
           i, values.size(), values[i], weights[i]));
     }
@@ -158,40 +158,44 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
     s.var95 = s.var99 = s.es95 = s.es99 = nan;
     return s;
   }
-  CompensatedSum total, weighted;
-  for (std::size_t i = 0; i < n; ++i) {
-    total.add(weights[i]);
-    weighted.add(weights[i] * values[i]);
-  }
-  const double weight_sum = total.value();
-  s.mean = weighted.value() / weight_sum;
+  const double count = static_cast<double>(n);
+  // The unbiased importance-sampling mean (1/n) sum w x and its standard
+  // error, sd(w x) / sqrt(n).
+  std::vector<double> products(n);
+  for (std::size_t i = 0; i < n; ++i) products[i] = weights[i] * values[i];
+  s.mean = mean_of(products);
   if (n >= 2) {
     CompensatedSum squares;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double d = weights[i] * (values[i] - s.mean);
-      squares.add(d * d);
-    }
-    const double count = static_cast<double>(n);
-    s.standard_error = std::sqrt(count / (count - 1.0) * squares.value()) / weight_sum;
+    for (const double y : products) squares.add((y - s.mean) * (y - s.mean));
+    s.standard_error = std::sqrt(squares.value() / (count - 1.0)) / std::sqrt(count);
   } else {
     s.standard_error = nan;
   }
-  // Sorted by value (stable, so ties keep path order), with cumulative weights.
+  // The distribution from the side of the risk tail, where the tilt puts the
+  // paths: F(x) = (1/n) sum w 1{X <= x} for lower_is_worse, 1 - (1/n) sum w
+  // 1{X > x} for higher_is_worse. Quantile q: the smallest sorted x with
+  // F(x) >= q.
   std::vector<std::size_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
-  std::vector<double> cumulative(n);
-  CompensatedSum running;
-  for (std::size_t k = 0; k < n; ++k) {
-    running.add(weights[order[k]]);
-    cumulative[k] = running.value();
+  std::vector<double> cdf(n);
+  const bool lower = tail == RiskTail::lower_is_worse;
+  if (lower) {
+    CompensatedSum running;
+    for (std::size_t k = 0; k < n; ++k) {
+      running.add(weights[order[k]]);
+      cdf[k] = running.value() / count;
+    }
+  } else {
+    CompensatedSum above;  // (sum of the weights of the values above sorted position k) / n
+    for (std::size_t k = n; k-- > 0;) {
+      cdf[k] = 1.0 - above.value() / count;
+      above.add(weights[order[k]]);
+    }
   }
-  const double cumulative_total = cumulative[n - 1];
   auto quantile = [&](double q) {
-    // The tolerance: q x total in floating point may exceed an exact cumulative sum.
-    const double target = q * cumulative_total * (1.0 - 1e-12);
-    const auto it = std::lower_bound(cumulative.begin(), cumulative.end(), target);
-    const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(it - cumulative.begin()), n - 1);
+    std::size_t k = 0;
+    while (k + 1 < n && cdf[k] < q * (1.0 - 1e-12)) ++k;
     return values[order[k]];
   };
   s.p1 = quantile(0.01);
@@ -199,7 +203,8 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
   s.p50 = quantile(0.50);
   s.p95 = quantile(0.95);
   s.p99 = quantile(0.99);
-  auto tail_mean = [&](double var, bool lower) {
+  // ES: the mean of the tail beyond the VaR, sum w x 1{tail} / sum w 1{tail}.
+  auto tail_mean = [&](double var) {
     CompensatedSum tail_weight, tail_value;
     for (std::size_t i = 0; i < n; ++i) {
       if (lower ? values[i] <= var : values[i] >= var) {
@@ -207,13 +212,12 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
         tail_value.add(weights[i] * values[i]);
       }
     }
-    return tail_value.value() / tail_weight.value();
+    return tail_weight.value() > 0.0 ? tail_value.value() / tail_weight.value() : var;
   };
-  const bool lower = tail == RiskTail::lower_is_worse;
   s.var95 = lower ? s.p5 : s.p95;
   s.var99 = lower ? s.p1 : s.p99;
-  s.es95 = tail_mean(s.var95, lower);
-  s.es99 = tail_mean(s.var99, lower);
+  s.es95 = tail_mean(s.var95);
+  s.es99 = tail_mean(s.var99);
   return s;
 }
 

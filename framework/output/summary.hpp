@@ -26,11 +26,13 @@ double quantile_of_sorted(std::span<const double> sorted, double q);
 SummaryStatistics summarize(std::span<const double> values, RiskTail tail);
 
 // The same statistics of importance-sampled values with per-path likelihood
-// ratios `weights` (> 0, finite), self-normalised (as analysis/defisim's
-// stats.mean_ci and weighted_quantile): mean = sum w x / sum w, its standard
-// error by the delta method, sqrt(n / (n - 1) sum w^2 (x - mean)^2) / sum w;
-// quantile q = the smallest x whose cumulative weight in sorted order
-// reaches q sum w (no interpolation); ES = the weighted mean of the tail.
+// ratios `weights` (>= 0, finite). Unbiased where self-normalising is not
+// (a tilt aimed at a tail leaves few paths with most of the weight, and
+// sum w / n far from 1): mean = (1/n) sum w x with standard error
+// sd(w x) / sqrt(n); quantiles from the distribution estimated on the
+// metric's risk tail, F(x) = (1/n) sum w 1{X <= x} (lower_is_worse) or
+// 1 - (1/n) sum w 1{X > x} (higher_is_worse), the smallest x with F(x) >= q
+// (no interpolation); ES = the weighted mean of the tail beyond the VaR.
 SummaryStatistics summarize_weighted(std::span<const double> values, std::span<const double> weights, RiskTail tail);
 
 // The columns of the summary table, in file order.

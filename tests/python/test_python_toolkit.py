@@ -185,20 +185,42 @@ class MeanAndWeightsTest(unittest.TestCase):
         self.assertEqual(value, est.value)
 
     def test_equal_weights_equal_unweighted(self):
-        w = np.full(len(self.x), 3.7)
-        plain, weighted = stats.mean_ci(self.x), stats.mean_ci(self.x, weights=w)
+        # Likelihood ratios of an untilted run are all 1: the estimates are the plain ones.
+        ones = np.ones(len(self.x))
+        plain, weighted = stats.mean_ci(self.x), stats.mean_ci(self.x, weights=ones)
         self.assertAlmostEqual(weighted.value, plain.value, places=12)
         self.assertAlmostEqual(weighted.se, plain.se, places=12)
+        # The self-normalised helpers ignore a constant factor.
+        w = np.full(len(self.x), 3.7)
         self.assertAlmostEqual(stats.weighted_mean(self.x, w), self.x.mean(), places=12)
         self.assertAlmostEqual(stats.effective_sample_size(w), len(self.x), places=9)
         for q in (0.01, 0.05, 0.3, 0.5, 0.95, 0.99, 1.0):
             self.assertEqual(stats.weighted_quantile(self.x, w, q),
                              float(np.quantile(self.x, q, method="inverted_cdf")), q)
         event = self.x > 2
-        p, pw = stats.probability_ci(event), stats.probability_ci(event, weights=w)
+        p, pw = stats.probability_ci(event), stats.probability_ci(event, weights=ones)
+        n = len(self.x)
         self.assertAlmostEqual(pw.value, p.value, places=12)
-        self.assertAlmostEqual(pw.lo, p.lo, places=9)
-        self.assertAlmostEqual(pw.hi, p.hi, places=9)
+        # the sample SE of the indicator: sqrt(p (1 - p) / (n - 1))
+        self.assertAlmostEqual(pw.se, math.sqrt(p.value * (1 - p.value) / (n - 1)), places=12)
+
+    def test_importance_sampling_is_unbiased_for_a_gaussian_tail(self):
+        # X ~ N(theta, 1) tilted from N(0, 1), w = exp(-theta X + theta^2 / 2):
+        # (1/n) sum w 1{X > 3} estimates P(Z > 3) = 1.3499e-3 (closed form)
+        # within 3 SE, with an SE far below the binomial one at equal n; the
+        # mean weight is 1.
+        rng = np.random.default_rng(11)
+        theta, n = 3.0, 20000
+        x = rng.standard_normal(n) + theta
+        w = np.exp(-theta * x + theta * theta / 2)
+        exact = 0.5 * math.erfc(3.0 / math.sqrt(2.0))
+        est = stats.probability_ci(x > 3.0, weights=w)
+        self.assertLess(abs(est.value - exact), 3 * est.se)
+        self.assertLess(est.se, math.sqrt(exact * (1 - exact) / n) / 5)
+        # The weights' sample SE badly understates theirs at a 3-sd tilt
+        # (lognormal, variance e^(theta^2) - 1 = 8102): use the exact one.
+        mean_w = stats.mean_ci(np.ones(n), weights=w)
+        self.assertLess(abs(mean_w.value - 1.0), 3 * math.sqrt(math.expm1(theta * theta) / n))
 
     def test_integer_weights_are_repetitions(self):
         w = np.random.default_rng(5).integers(1, 4, size=len(self.x))
@@ -536,7 +558,7 @@ class SweepFileTest(unittest.TestCase):
             self.assertAlmostEqual(equal["ess"], PATHS, places=6)
             x = r.outcomes(5, PNL)
             weighted = r.summary_ci(5, PNL, n_boot=50)
-            self.assertAlmostEqual(weighted["mean"].value, float(w @ x / w.sum()), places=10)
+            self.assertAlmostEqual(weighted["mean"].value, float(w @ x / len(x)), places=10)  # (1/n) sum w x
             self.assertAlmostEqual(weighted["ess"], stats.effective_sample_size(w))
             self.assertNotAlmostEqual(r.summary_ci(5, PNL, weights=None, n_boot=50)["mean"].value,
                                       weighted["mean"].value, places=6)
