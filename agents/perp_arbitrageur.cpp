@@ -556,7 +556,7 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
     }
     params->long_collateral = vamm->quote_asset;
     params->short_collateral = vamm->quote_asset;
-    params->vamm_fee_ratio = vamm->spread_ratio + vamm->toll_ratio;
+    params->vamm_fee_ratio = vamm->fee_ratio();
     // Vamm::open_position reverts when 1 / leverage < initial_margin_ratio.
     if (!(1.0 / params->leverage >= vamm->initial_margin_ratio)) {
       const std::string problem =

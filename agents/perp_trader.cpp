@@ -305,7 +305,7 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
       const double exit_notional = vamm.exit_notional(p.side, p.size_base);
       const double remain = p.margin - vamm.funding_owed(slot.position) + vamm.unrealized_pnl(slot.position);
       if (!(std::isfinite(exit_notional) && remain >= 0.0)) return exit;
-      const double tokens = remain - exit_notional * (vamm.params().spread_ratio + vamm.params().toll_ratio);
+      const double tokens = remain - exit_notional * vamm.params().fee_ratio();
       const core::AssetIndex quote = vamm.params().quote_asset;
       exit.oracle_value = tokens * view.oracle_prices[quote];
       exit.reference_value = tokens * view.reference_prices[quote];

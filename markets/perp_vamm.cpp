@@ -261,7 +261,7 @@ VammOpenResult Vamm::open_position(core::AgentIndex owner, PerpSide side, double
   result.position = static_cast<VammPositionId>(positions_.size() - 1);
   result.size_base = size;
   result.notional = notional;
-  result.fee = notional * (params_.spread_ratio + params_.toll_ratio);
+  result.fee = notional * params_.fee_ratio();
   return result;
 }
 
@@ -317,20 +317,20 @@ VammCloseResult Vamm::close_position(core::AgentIndex owner, VammPositionId id, 
   result.realized_pnl = pnl;
   result.funding_paid = funding;
   result.payout = remain;
-  result.fee = exit * (params_.spread_ratio + params_.toll_ratio);
+  result.fee = exit * params_.fee_ratio();
   return result;
+}
+
+RevertReason Vamm::check_margin_change(core::AgentIndex owner, VammPositionId id, double amount) const {
+  if (!valid_open(id) || positions_[id].owner != owner) return RevertReason::not_owner;
+  if (!is_positive_finite(amount)) return RevertReason::invalid_amount;
+  return RevertReason::none;
 }
 
 VammMarginResult Vamm::add_margin(core::AgentIndex owner, VammPositionId id, double amount) {
   VammMarginResult result;
-  if (!valid_open(id) || positions_[id].owner != owner) {
-    result.revert_reason = RevertReason::not_owner;
-    return result;
-  }
-  if (!is_positive_finite(amount)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
-  }
+  result.revert_reason = check_margin_change(owner, id, amount);
+  if (!result.succeeded()) return result;
   // ClearingHouse.addMargin adds without settling funding.
   positions_[id].margin += amount;
   vault_ += amount;
@@ -341,14 +341,8 @@ VammMarginResult Vamm::add_margin(core::AgentIndex owner, VammPositionId id, dou
 
 VammMarginResult Vamm::remove_margin(core::AgentIndex owner, VammPositionId id, double amount) {
   VammMarginResult result;
-  if (!valid_open(id) || positions_[id].owner != owner) {
-    result.revert_reason = RevertReason::not_owner;
-    return result;
-  }
-  if (!is_positive_finite(amount)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
-  }
+  result.revert_reason = check_margin_change(owner, id, amount);
+  if (!result.succeeded()) return result;
   VammPosition& position = positions_[id];
   const double funding = funding_owed(id);
   const double margin = position.margin - funding - amount;

@@ -78,6 +78,8 @@ struct VammParams {
   double base_reserve = 500.0;         // initial virtual base reserve
   double spread_ratio = 0.001;         // fee to the insurance fund, fraction of exchanged notional
   double toll_ratio = 0.0;             // fee to the toll pool, fraction of exchanged notional
+  // What a trader pays per unit of exchanged notional, opening or closing.
+  double fee_ratio() const { return spread_ratio + toll_ratio; }
   double initial_margin_ratio = 0.1;   // opening: 1 / leverage >= this (10x)
   double maintenance_margin_ratio = 0.0625;  // liquidatable below this
   // Perp v1: half to the liquidator, half (partial) or the margin left
@@ -246,6 +248,8 @@ class Vamm {
 
  private:
   bool valid_open(VammPositionId id) const;
+  // What add_margin and remove_margin check first: the owner's open position, a positive amount.
+  core::RevertReason check_margin_change(core::AgentIndex owner, VammPositionId id, double amount) const;
   double signed_size(const VammPosition& position) const;
   double pnl_for_exit(const VammPosition& position, double exit) const;
   // Brings the mark TWAP accumulator to now (before any reserve change).

@@ -274,12 +274,6 @@ void execute_gtrade(const Transaction& t, markets::GtradeVault& vault, Ledger& l
 
 // ------------------------------------------------------------------ vamm ----
 
-// Perp v1's ClearingHouse transfers the spread and toll from the trader on
-// top of the margin (transferFee), on opening and on closing alike.
-double vamm_fee(const markets::Vamm& vamm, double notional) {
-  return notional * (vamm.params().spread_ratio + vamm.params().toll_ratio);
-}
-
 void execute_vamm(const Transaction& t, markets::Vamm& vamm, Ledger& ledger, const SettlementContext& context,
                   Receipt& receipt) {
   const core::AssetIndex quote = vamm.params().quote_asset;
@@ -290,7 +284,9 @@ void execute_vamm(const Transaction& t, markets::Vamm& vamm, Ledger& ledger, con
       if (t.token_in != quote) invalid = RevertReason::invalid_token;
       else if (!valid_amount(t.amount_in) || !valid_amount(t.leverage)) invalid = RevertReason::invalid_amount;
       const double notional = t.amount_in * t.leverage;
-      const double fee = vamm_fee(vamm, notional);
+      // Perp v1's ClearingHouse transfers the spread and toll from the trader
+      // on top of the margin (transferFee), on opening and on closing alike.
+      const double fee = notional * vamm.params().fee_ratio();
       if (!admit(t, invalid, can_pay_in(t, quote, t.amount_in + fee, ledger, context), ledger, context, receipt)) {
         return;
       }
@@ -312,7 +308,8 @@ void execute_vamm(const Transaction& t, markets::Vamm& vamm, Ledger& ledger, con
     }
     case TransactionKind::perp_close: {
       const markets::VammPosition position = vamm.position(t.position);
-      const double fee = position.open ? vamm_fee(vamm, vamm.exit_notional(position.side, position.size_base)) : 0.0;
+      const double fee =
+          position.open ? vamm.exit_notional(position.side, position.size_base) * vamm.params().fee_ratio() : 0.0;
       const bool funded = std::isfinite(fee) && can_pay_in(t, quote, fee, ledger, context);
       if (!admit(t, RevertReason::none, funded, ledger, context, receipt)) return;
       // A long's worst average exit price bounds the quote it receives from

@@ -193,10 +193,9 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
       above.add(weights[order[k]]);
     }
   }
-  auto quantile = [&](double q) {
-    std::size_t k = 0;
-    while (k + 1 < n && cdf[k] < q * (1.0 - 1e-12)) ++k;
-    return values[order[k]];
+  auto quantile = [&](double q) {  // cdf is non-decreasing
+    const auto it = std::lower_bound(cdf.begin(), cdf.end(), q * (1.0 - 1e-12));
+    return values[order[std::min<std::size_t>(static_cast<std::size_t>(it - cdf.begin()), n - 1)]];
   };
   s.p1 = quantile(0.01);
   s.p5 = quantile(0.05);
