@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages defisim needs, if any is missing. Debian
 # packages only; nothing is downloaded from anywhere else.
+#   scripts/install-deps.sh          what the serial build (the default) needs
+#   scripts/install-deps.sh --mpi    and Open MPI with parallel HDF5, for the
+#                                    MPI build (cmake --preset mpi) and its tests
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config git
@@ -8,6 +11,9 @@ packages=(
   libbenchmark-dev hdf5-tools
   python3 python3-numpy python3-h5py python3-matplotlib python3-yaml
 )
+if [ "${1:-}" = "--mpi" ]; then
+  packages+=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -12,6 +12,7 @@
 
 #include "framework/core/build_info.hpp"
 #include "framework/core/errors.hpp"
+#include "framework/core/mpi.hpp"
 #include "framework/engine/config_loader.hpp"
 #include "framework/engine/runner.hpp"
 #include "framework/output/results_file.hpp"
@@ -86,6 +87,7 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   const auto statistics = defisim::engine::run_experiment(experiment, options);
+  if (defisim::core::mpi::rank() != 0) return code(ExitCode::ok);  // rank 0 reports
 
   if (!arguments.quiet && options.shard.whole()) {
     const defisim::output::ResultsReader reader(options.output_path);
@@ -106,10 +108,13 @@ int run_command(const RunArguments& arguments, const std::string& command_line) 
                  static_cast<unsigned long long>(statistics.paths), statistics.wall_seconds, options.shard.count);
     return code(ExitCode::ok);
   }
-  std::fprintf(stderr, "wrote %s: %llu paths x %llu blocks in %.2f s on %d thread(s), %.3g path-blocks/s\n",
+  const std::string workers = statistics.ranks > 1
+                                  ? fmt::format("{} MPI ranks x {} thread(s)", statistics.ranks, statistics.threads)
+                                  : fmt::format("{} thread(s)", statistics.threads);
+  std::fprintf(stderr, "wrote %s: %llu paths x %llu blocks in %.2f s on %s, %.3g path-blocks/s\n",
                options.output_path.c_str(), static_cast<unsigned long long>(experiment.base().paths),
                static_cast<unsigned long long>(experiment.base().blocks), statistics.wall_seconds,
-               statistics.threads,
+               workers.c_str(),
                statistics.wall_seconds > 0 ? static_cast<double>(statistics.path_blocks) / statistics.wall_seconds : 0.0);
   return code(ExitCode::ok);
 }
@@ -152,9 +157,14 @@ int summarize_command(const std::string& path, int scenario, const std::string& 
   return code(ExitCode::ok);
 }
 
-}  // namespace
 
-int main(int argc, char** argv) {
+// Every message of a failing rank says which rank it is (under mpirun).
+std::string rank_prefix() {
+  if (!defisim::core::mpi::distributed()) return {};
+  return fmt::format("rank {} of {}: ", defisim::core::mpi::rank(), defisim::core::mpi::size());
+}
+
+int run_main(int argc, char** argv) {
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
@@ -224,6 +234,10 @@ int main(int argc, char** argv) {
       std::printf("defisim %s (source revision %s)\n", defisim::core::defisim_version, defisim::core::source_revision);
       return code(ExitCode::ok);
     }
+    if (defisim::core::mpi::distributed() && !*run) {
+      throw defisim::core::InputError("under mpirun only `defisim run` splits its work across ranks; run other "
+                                      "commands as one process");
+    }
     if (*run) return run_command(run_arguments, command_line);
     if (*merge) return merge_command(merge_shards, merge_output, merge_force, command_line);
     if (*validate) return validate_command(validate_arguments);
@@ -235,19 +249,38 @@ int main(int argc, char** argv) {
     std::fputs(app.help().c_str(), stdout);
     return code(ExitCode::ok);
   } catch (const defisim::core::InputError& error) {
-    std::fprintf(stderr, "%s\n", error.what());
+    std::fprintf(stderr, "%s%s\n", rank_prefix().c_str(), error.what());
     return code(ExitCode::bad_input);
   } catch (const defisim::core::IoError& error) {
-    std::fprintf(stderr, "error: %s\n", error.what());
+    std::fprintf(stderr, "%serror: %s\n", rank_prefix().c_str(), error.what());
     return code(ExitCode::io_error);
   } catch (const defisim::core::Interrupted& interrupted) {
-    std::fprintf(stderr, "\n%s\n", interrupted.what());
+    std::fprintf(stderr, "\n%s%s\n", rank_prefix().c_str(), interrupted.what());
     return code(ExitCode::interrupted);
   } catch (const defisim::core::InvariantViolation& error) {
-    std::fprintf(stderr, "internal error (a bug, please report): %s\n", error.what());
+    std::fprintf(stderr, "%sinternal error (a bug, please report): %s\n", rank_prefix().c_str(), error.what());
     return code(ExitCode::invariant_violation);
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "internal error: %s\n", error.what());
+    std::fprintf(stderr, "%sinternal error: %s\n", rank_prefix().c_str(), error.what());
     return code(ExitCode::failure);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    defisim::core::mpi::Session mpi(&argc, &argv);
+    const int exit_code = run_main(argc, argv);
+    // A failing rank ends them all with its exit code (which mpirun returns):
+    // the others may be waiting for it in a collective call.
+    if (exit_code != 0 && defisim::core::mpi::distributed()) {
+      std::fflush(stderr);
+      defisim::core::mpi::abort(exit_code);
+    }
+    return exit_code;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return code(ExitCode::io_error);
   }
 }

@@ -20,6 +20,7 @@
 
 #include "framework/core/build_info.hpp"
 #include "framework/core/errors.hpp"
+#include "framework/core/mpi.hpp"
 #include "framework/engine/checkpoint.hpp"
 #include "framework/engine/run_detail.hpp"
 #include "framework/engine/scenario_plan.hpp"
@@ -245,16 +246,19 @@ std::optional<StopRule> stop_rule_of(const ScenarioPlan& plan, const RunOptions&
   return rule;
 }
 
-// Runs rows [rows.first, rows.end) of the scenario (all of them unless
-// sharded); batches already in the journal are read back instead.
-void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress,
-                  Checkpoints& checkpoints, const RunOptions& options) {
-  const ScenarioPlan plan(scenario.spec);
+// Where a scenario's run ended: rows [0, rows_run) and why, if early.
+struct RowsRun {
+  std::uint64_t rows_run = 0;
+  std::string stopped_because;
+};
+
+// Runs rows [rows.first, rows.end) of a begun scenario (all of them unless
+// sharded or distributed); batches already in the journal are read back
+// instead.
+RowsRun run_rows(const Scenario& scenario, const ScenarioPlan& plan, const ShardRows& rows,
+                 output::ResultsWriter& writer, Progress& progress, Checkpoints& checkpoints,
+                 std::optional<StopRule>& stop, const RunOptions& options) {
   const ScenarioSpec& spec = *scenario.spec;
-  std::optional<StopRule> stop = stop_rule_of(plan, options);
-  output::ScenarioLayout layout = layout_of(scenario, plan, rows);
-  layout.may_stop_early = stop.has_value();
-  writer.begin_scenario(scenario.index, layout);
   progress.begin_scenario(scenario.index, rows.end - rows.first);
 
   const std::size_t outcome_count = plan.outcome_metrics.size();
@@ -279,8 +283,7 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
   } join_on_exit{writing};
 
   std::uint64_t done = 0;
-  std::uint64_t rows_run = rows.end;
-  std::string stopped_because;
+  RowsRun result{rows.end, {}};
   for (std::uint64_t first = rows.first, index = 0; first < rows.end; first += batch_paths, ++index) {
     Batch& batch = batches[index % 2];
     batch.first = first;
@@ -316,19 +319,55 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
       }
       const double error = stop->error.value();
       if (++stop->batches >= 2 && error <= stop->target) {
-        rows_run = first + batch.rows;
-        stopped_because = fmt::format("--target-stderr {}={}: standard error {} after {} paths",
-                                      options.target_stderr_metric, stop->target, error, rows_run);
+        result.rows_run = first + batch.rows;
+        result.stopped_because = fmt::format("--target-stderr {}={}: standard error {} after {} paths",
+                                             options.target_stderr_metric, stop->target, error, result.rows_run);
         break;
       }
     }
   }
   if (writing.valid()) writing.get();
-  writer.finish_scenario(scenario.index, rows_run, stopped_because);
   progress.end_scenario();
-  if (!stopped_because.empty() && options.progress) std::fprintf(stderr, "  scenario %zu stopped: %s\n", scenario.index + 1, stopped_because.c_str());
+  if (!result.stopped_because.empty() && options.progress) {
+    std::fprintf(stderr, "  scenario %zu stopped: %s\n", scenario.index + 1, result.stopped_because.c_str());
+  }
+  return result;
 }
 
+// A whole scenario in one process: begin, run its rows, finish (summary).
+void run_scenario(const Scenario& scenario, const ShardRows& rows, output::ResultsWriter& writer, Progress& progress,
+                  Checkpoints& checkpoints, const RunOptions& options) {
+  const ScenarioPlan plan(scenario.spec);
+  std::optional<StopRule> stop = stop_rule_of(plan, options);
+  output::ScenarioLayout layout = layout_of(scenario, plan, rows);
+  layout.may_stop_early = stop.has_value();
+  writer.begin_scenario(scenario.index, layout);
+  const RowsRun run = run_rows(scenario, plan, rows, writer, progress, checkpoints, stop, options);
+  writer.finish_scenario(scenario.index, run.rows_run, run.stopped_because);
+}
+
+// Every rank of an MPI run (writer.options.parallel): all scenarios begun
+// collectively, this rank's share of the batches (the assignment of
+// `--shard rank/ranks`) run and written independently, then rank 0 alone
+// finishes every scenario once every rank's rows are in the file.
+void run_scenarios_distributed(const Experiment& experiment, const std::vector<ShardRows>& rows,
+                               output::ResultsWriter& writer, Progress& progress, Checkpoints& checkpoints,
+                               const RunOptions& options) {
+  std::vector<ScenarioPlan> plans;
+  plans.reserve(experiment.scenarios.size());
+  for (const Scenario& scenario : experiment.scenarios) {
+    plans.emplace_back(scenario.spec);
+    writer.begin_scenario(scenario.index, layout_of(scenario, plans.back(), ShardRows{0, scenario.spec->paths}));
+  }
+  std::optional<StopRule> no_stop;
+  for (const Scenario& scenario : experiment.scenarios) {
+    if (rows[scenario.index].empty()) continue;  // another rank's
+    run_rows(scenario, plans[scenario.index], rows[scenario.index], writer, progress, checkpoints, no_stop, options);
+  }
+  writer.handover();
+  if (core::mpi::rank() != 0) return;
+  for (const Scenario& scenario : experiment.scenarios) writer.finish_scenario(scenario.index);
+}
 
 }  // namespace
 
@@ -342,6 +381,19 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
     throw core::InputError("--target-stderr and --shard cannot be combined: where a scenario stops depends on every "
                            "batch before it");
   }
+  // Under mpirun with R > 1 ranks, rank r runs the batches `--shard r/R`
+  // would, and every rank writes its rows into the one results file.
+  const int rank = core::mpi::rank();
+  const int ranks = core::mpi::size();
+  const bool distributed = ranks > 1;
+  if (distributed && !options.shard.whole()) {
+    throw core::InputError("--shard cannot be used under mpirun: the ranks already split the run (run each shard as "
+                           "its own job, or drop --shard)");
+  }
+  if (distributed && !options.target_stderr_metric.empty()) {
+    throw core::InputError("--target-stderr cannot be used under mpirun: where a scenario stops depends on every "
+                           "batch before it, and the ranks run them at once");
+  }
   // A --target-stderr metric every scenario has (checked before anything is written).
   for (const Scenario& scenario : experiment.scenarios) stop_rule_of(ScenarioPlan(scenario.spec), options);
   if (options.resume && std::filesystem::exists(options.output_path)) {
@@ -349,31 +401,48 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
   }
   output::ResultsWriterOptions writer_options;
   writer_options.deflate_level = experiment.base().record_compression;
+  writer_options.parallel = distributed;
   output::ResultsWriter writer(options.output_path, options.overwrite || options.resume,
                                metadata_of(experiment, options.shard), writer_options);
   // What a resume must match: the resolved config (with every --set and
-  // override) and the shard.
-  const std::string identity = fmt::format("defisim resume journal 1\nshard: {}/{}\nconfig:\n{}", options.shard.index,
-                                           options.shard.count, experiment.resolved_yaml);
-  Journal journal(options.output_path, identity, options.resume, options.overwrite);
+  // override) and the shard; under mpirun, each rank keeps its own journal
+  // (NAME.rank-r-of-R.resume), so a resume needs the same number of ranks.
+  const Shard share = distributed ? Shard{static_cast<std::uint32_t>(rank), static_cast<std::uint32_t>(ranks)}
+                                  : options.shard;
+  const std::string identity =
+      fmt::format("defisim resume journal 1\n{}: {}/{}\nconfig:\n{}", distributed ? "rank" : "shard", share.index,
+                  share.count, experiment.resolved_yaml);
+  const std::string journal_of =
+      distributed ? fmt::format("{}.rank-{}-of-{}", options.output_path, rank, ranks) : options.output_path;
+  Journal journal(journal_of, identity, options.resume, options.overwrite);
   Checkpoints checkpoints{&journal, started, options.checkpoint_seconds, started};
   const std::size_t resumed_batches = journal.saved_batches();
 
-  Progress progress(options.progress, experiment.scenarios.size());
+  // Under mpirun only rank 0 reports progress (of its own share).
+  Progress progress(options.progress && rank == 0, experiment.scenarios.size());
   RunStatistics statistics;
   statistics.threads = threads;
-  const std::vector<ShardRows> rows = shard_rows(experiment, options.shard);
+  statistics.ranks = ranks;
+  const std::vector<ShardRows> rows = shard_rows(experiment, share);
   try {
+    if (distributed) {
+      run_scenarios_distributed(experiment, rows, writer, progress, checkpoints, options);
+    } else {
+      for (const Scenario& scenario : experiment.scenarios) {
+        const ShardRows& scenario_rows = rows[scenario.index];
+        if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
+        run_scenario(scenario, scenario_rows, writer, progress, checkpoints, options);
+      }
+    }
     for (const Scenario& scenario : experiment.scenarios) {
       const ShardRows& scenario_rows = rows[scenario.index];
-      if (!options.shard.whole() && scenario_rows.empty()) continue;  // another shard's
-      run_scenario(scenario, scenario_rows, writer, progress, checkpoints, options);
       statistics.paths += scenario_rows.end - scenario_rows.first;
       statistics.path_blocks += (scenario_rows.end - scenario_rows.first) * scenario.spec->blocks;
     }
   } catch (const core::Interrupted&) {
     const std::size_t saved = journal.saved_batches();
-    if (saved == 0) {
+    // Under mpirun an empty journal stays: --resume needs every rank's.
+    if (saved == 0 && !distributed) {
       journal.remove();
       throw core::Interrupted(fmt::format(
           "interrupted: stopped cleanly; no results file was written, and no batch was saved to resume from "
@@ -386,18 +455,25 @@ RunStatistics run_experiment(const Experiment& experiment, const RunOptions& opt
         saved, journal.directory().string()));
   } catch (...) {
     // Another error: a journal with nothing saved would only block the next run.
-    if (journal.saved_batches() == 0) journal.remove();
+    if (journal.saved_batches() == 0 && !distributed) journal.remove();
     throw;
   }
   statistics.resumed_batches = resumed_batches;
   statistics.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  output::RunInfo info;
-  info.created_utc = utc_now();
-  info.threads = threads;
-  info.ranks = 1;
-  info.wall_seconds = statistics.wall_seconds;
-  info.command_line = options.command_line;
-  writer.commit(info);
+  if (rank == 0) {
+    output::RunInfo info;
+    info.created_utc = utc_now();
+    info.threads = threads;  // per rank
+    info.ranks = ranks;
+    info.wall_seconds = statistics.wall_seconds;
+    info.command_line = options.command_line;
+    writer.commit(info);
+  }
+  // Every rank keeps its journal until rank 0 has committed the file.
+  core::mpi::barrier();
+  statistics.paths = core::mpi::sum(statistics.paths);
+  statistics.path_blocks = core::mpi::sum(statistics.path_blocks);
+  statistics.resumed_batches = core::mpi::sum(statistics.resumed_batches);
   journal.remove();
   return statistics;
 }

@@ -40,7 +40,8 @@ struct RunStatistics {
   double wall_seconds = 0;
   std::uint64_t paths = 0;        // over all scenarios
   std::uint64_t path_blocks = 0;  // paths x blocks over all scenarios
-  int threads = 1;
+  int threads = 1;                // per rank
+  int ranks = 1;                  // MPI ranks (mpirun -np R; 1 without MPI)
   std::uint64_t resumed_batches = 0;  // --resume: batches read back from the journal
 };
 

@@ -14,6 +14,10 @@
 
 #include "framework/core/errors.hpp"
 
+#if defined(DEFISIM_MPI)
+#include <mpi.h>
+#endif
+
 namespace defisim::output::hdf5 {
 
 namespace {
@@ -734,10 +738,12 @@ Dataset Group::open_dataset(const std::string& child) const {
 }
 
 namespace {
-DatasetOptions small_1d_options(hsize_t length) {
+DatasetOptions small_1d_options(hsize_t length, bool parallel) {
   DatasetOptions options;
-  // Short columns are stored contiguously; long ones chunked and compressed.
-  if (length >= 4096) {
+  // Short columns are stored contiguously; long ones chunked and compressed,
+  // except in a file written in parallel, where HDF5 filters only collective
+  // writes (the values read back are the same either way).
+  if (length >= 4096 && !parallel) {
     options.chunk = make_chunk_1d(length);
   } else {
     options.compress = false;
@@ -748,7 +754,7 @@ DatasetOptions small_1d_options(hsize_t length) {
 
 Dataset Group::write_dataset(const std::string& child, std::span<const double> values) const {
   Dataset dataset =
-      create_dataset(child, ElementType::float64, {values.size()}, small_1d_options(values.size()));
+      create_dataset(child, ElementType::float64, {values.size()}, small_1d_options(values.size(), is_parallel(id())));
   dataset.write(values);
   return dataset;
 }
@@ -756,7 +762,7 @@ Dataset Group::write_dataset(const std::string& child, std::span<const double> v
 Dataset Group::write_dataset(const std::string& child,
                              std::span<const std::uint64_t> values) const {
   Dataset dataset =
-      create_dataset(child, ElementType::uint64, {values.size()}, small_1d_options(values.size()));
+      create_dataset(child, ElementType::uint64, {values.size()}, small_1d_options(values.size(), is_parallel(id())));
   dataset.write(values);
   return dataset;
 }
@@ -1135,7 +1141,23 @@ File& File::operator=(File&& other) noexcept {
   return *this;
 }
 
-File File::create(const std::filesystem::path& path) {
+bool is_parallel(hid_t object) {
+#if defined(DEFISIM_MPI)
+  const hid_t file = H5Iget_file_id(object);
+  if (file < 0) {
+    (void)H5Eclear2(H5E_DEFAULT);
+    return false;
+  }
+  const PropertyList access(H5Fget_access_plist(file));
+  (void)H5Fclose(file);  // only the extra reference H5Iget_file_id took
+  return access && H5Pget_driver(access.id()) == H5FD_MPIO;
+#else
+  (void)object;
+  return false;
+#endif
+}
+
+File File::create(const std::filesystem::path& path, bool parallel) {
   initialize();
   PropertyList access(H5Pcreate(H5P_FILE_ACCESS));
   // "semi": closing the file fails while any of its objects is still open, so
@@ -1144,8 +1166,29 @@ File File::create(const std::filesystem::path& path) {
   if (!access || H5Pset_fclose_degree(access.id(), H5F_CLOSE_SEMI) < 0) {
     hdf5::fail("cannot prepare to create", path, {});
   }
+  if (parallel) {
+#if defined(DEFISIM_MPI)
+    if (H5Pset_fapl_mpio(access.id(), MPI_COMM_WORLD, MPI_INFO_NULL) < 0) {
+      hdf5::fail("cannot prepare MPI-IO to create", path, {});
+    }
+#else
+    throw core::InvariantViolation(
+        fmt::format("'{}': a parallel HDF5 file needs the MPI build (-DDEFISIM_MPI=ON)", path.string()));
+#endif
+  }
   const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.id());
   if (id < 0) hdf5::fail("cannot create HDF5 file", path, {});
+  return File(id, path);
+}
+
+File File::open_read_write(const std::filesystem::path& path) {
+  initialize();
+  PropertyList access(H5Pcreate(H5P_FILE_ACCESS));
+  if (!access || H5Pset_fclose_degree(access.id(), H5F_CLOSE_SEMI) < 0) {
+    hdf5::fail("cannot prepare to open", path, {});
+  }
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, access.id());
+  if (id < 0) hdf5::fail("cannot open HDF5 file for writing", path, {});
   return File(id, path);
 }
 

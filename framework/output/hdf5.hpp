@@ -7,8 +7,12 @@
 // its error stack to stderr is switched off by initialize(), which every entry
 // point (File::create, File::open_read_only) calls.
 //
-// Only the C API is used (not the C++ wrapper), so the same code can later be
-// pointed at a parallel HDF5 build through a file-access property list.
+// Only the C API is used (not the C++ wrapper), so the same code serves a
+// parallel HDF5 build: File::create(path, true) opens the file with MPI-IO on
+// every rank of MPI_COMM_WORLD (the MPI build only). In such a file, creating
+// groups, datasets and attributes and closing them are collective (every rank
+// calls them in the same order with the same arguments), while writing rows
+// of an unfiltered dataset is independent.
 //
 // Thread safety: Debian's serial libhdf5 is NOT thread-safe. Nothing in this
 // layer locks: all calls into it (and so into ResultsWriter/ResultsReader)
@@ -137,6 +141,9 @@ class Object {
   std::filesystem::path file_;
   std::string name_;
 };
+
+// Whether `object` belongs to a file opened with MPI-IO (File::create(path, true)).
+bool is_parallel(hid_t object);
 
 enum class ElementType { float64, uint64 };
 
@@ -312,8 +319,11 @@ class File {
   File(File&& other) noexcept;
   File& operator=(File&& other) noexcept;
 
-  // Creates (truncating any existing file of that name).
-  static File create(const std::filesystem::path& path);
+  // Creates (truncating any existing file of that name). parallel: with
+  // MPI-IO, collectively by every rank of MPI_COMM_WORLD (MPI build only).
+  static File create(const std::filesystem::path& path, bool parallel = false);
+  // Opens an existing file for reading and writing (by this process alone).
+  static File open_read_write(const std::filesystem::path& path);
   // Opens read-only. Throws core::IoError if it cannot be opened.
   static File open_read_only(const std::filesystem::path& path);
   // > 0 HDF5, 0 not HDF5, < 0 cannot be read.

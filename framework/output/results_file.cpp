@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "framework/core/errors.hpp"
+#include "framework/core/mpi.hpp"
 #include "framework/output/hdf5.hpp"
 #include "framework/output/summary.hpp"
 
@@ -104,6 +105,10 @@ struct ResultsWriter::Impl {
   std::set<std::size_t> finished;
   bool committed = false;
   bool shard = false;  // a shard file: no summaries
+  // options.parallel: the file is open on every rank until handover(); after
+  // it, only rank 0 holds it (serially) and other ranks are done.
+  bool handed_over = false;
+  bool parallel_now() const { return options.parallel && !handed_over; }
 
   ScenarioState& state(std::size_t scenario, std::string_view operation) {
     if (committed) {
@@ -133,6 +138,12 @@ ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetad
   if (options.deflate_level < 0 || options.deflate_level > 9) {
     throw core::InputError(fmt::format("the deflate level of a results file must be 0-9, not {}",
                                        options.deflate_level));
+  }
+  if (options.parallel && options.deflate_level > 0) {
+    throw core::InputError(fmt::format(
+        "experiment.record.compression is {}, but a run under mpirun writes its results file through parallel "
+        "HDF5, which compresses only collective writes: set it to 0, or run --shard i/n jobs and defisim merge",
+        options.deflate_level));
   }
   impl_->options = options;
   impl_->final_path = std::move(final_path);
@@ -165,7 +176,7 @@ ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetad
   }
 
   // A stale NAME.partial (from a crashed or killed run) is truncated.
-  impl_->file = hdf5::File::create(impl_->partial);
+  impl_->file = hdf5::File::create(impl_->partial, options.parallel);
   try {
     impl_->root = impl_->file.root();
     const hdf5::Group& root = impl_->root;
@@ -196,6 +207,14 @@ ResultsWriter::ResultsWriter(fs::path final_path, bool overwrite, const RunMetad
 
 ResultsWriter::~ResultsWriter() {
   if (!impl_ || impl_->committed) return;
+  if (impl_->parallel_now()) {
+    // Unwinding on one rank: closing is collective and the other ranks may
+    // never call it, so the handles are left open and the caller ends every
+    // rank (core::mpi::abort). NAME.partial stays, never looking complete.
+    (void)impl_.release();
+    return;
+  }
+  if (impl_->options.parallel && core::mpi::rank() != 0) return;  // rank 0 owns the file now
   impl_->close_all();
   std::error_code ignored;
   fs::remove(impl_->partial, ignored);
@@ -262,7 +281,9 @@ void ResultsWriter::begin_scenario(std::size_t scenario, const ScenarioLayout& l
   outcome_options.deflate_level = impl_->options.deflate_level;
   outcome_options.compress = impl_->options.deflate_level > 0;
   outcome_options.extendible = layout.may_stop_early;
-  const bool parallel = impl_->options.parallel_compression;
+  // In a file written in parallel, rows of different ranks can share a
+  // chunk: plain H5Dwrite, never a whole staged chunk.
+  const bool parallel = impl_->options.parallel_compression && !impl_->options.parallel;
   for (const auto& metric : layout.outcomes) {
     hdf5::Dataset dataset = state.outcomes_group.create_dataset(
         metric.name, hdf5::ElementType::float64, {state.paths}, outcome_options);
@@ -370,6 +391,9 @@ void write_summary(std::size_t scenario, ScenarioState& state) {
 }  // namespace
 
 void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run, const std::string& reason) {
+  if (impl_->parallel_now()) {
+    throw core::InvariantViolation("finish_scenario of a results file written in parallel before handover()");
+  }
   ScenarioState& state = impl_->state(scenario, "finish_scenario");
   // Chunks still partly written (rows never written stay NaN) go to the file.
   for (auto& writer : state.outcomes) writer.flush();
@@ -391,6 +415,41 @@ void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run
   impl_->finished.insert(scenario);
 }
 
+
+void ResultsWriter::handover() {
+  if (!impl_->options.parallel || impl_->handed_over) return;
+  Impl& impl = *impl_;
+  // Close every object on every rank (collective), in the same order.
+  for (auto& [index, state] : impl.open) {
+    for (auto& writer : state.outcomes) writer.close();
+    for (auto& writer : state.series) writer.close();
+    state.outcomes_group.close();
+    state.series_group.close();
+    state.group.close();
+  }
+  impl.scenarios.close();
+  impl.root.close();
+  impl.file.close();
+  impl.handed_over = true;
+  if (core::mpi::rank() != 0) {
+    impl.open.clear();
+    return;
+  }
+  impl.file = hdf5::File::open_read_write(impl.partial);
+  impl.root = impl.file.root();
+  impl.scenarios = impl.root.open_group("scenarios");
+  for (auto& [index, state] : impl.open) {
+    state.group = impl.scenarios.open_group(std::to_string(index));
+    state.outcomes_group = state.group.open_group("outcomes");
+    state.series_group = state.group.open_group("series");
+    for (std::size_t m = 0; m < state.outcomes.size(); ++m) {
+      state.outcomes[m] = hdf5::RowWriter(state.outcomes_group.open_dataset(state.outcome_info[m].name), false);
+    }
+    for (std::size_t m = 0; m < state.series.size(); ++m) {
+      state.series[m] = hdf5::RowWriter(state.series_group.open_dataset(state.series_info[m].name), false);
+    }
+  }
+}
 
 void ResultsWriter::commit(const RunInfo& info) {
   if (impl_->committed) {

@@ -97,6 +97,16 @@ struct ResultsWriterOptions {
   // hdf5::RowWriter). false: HDF5 filters every chunk inside H5Dwrite, on the
   // calling thread. The stored chunks are identical either way.
   bool parallel_compression = true;
+  // Written by every rank of an MPI run (`mpirun -np R defisim run`, the MPI
+  // build only) through parallel HDF5. Every rank constructs the writer and
+  // calls begin_scenario for every scenario in the same order with the same
+  // layout (collective), then writes its own rows (independent I/O; the rows
+  // of different ranks may share a chunk, so nothing is staged and
+  // deflate_level must be 0). handover() then closes the file on every rank
+  // and reopens it on rank 0 alone, which finishes every scenario and
+  // commits; the other ranks are done. The file read back equals the one a
+  // single process writes, dataset by dataset.
+  bool parallel = false;
 };
 
 class ResultsWriter {
@@ -135,6 +145,12 @@ class ResultsWriter {
   void finish_scenario(std::size_t scenario, std::uint64_t rows_run = UINT64_MAX, const std::string& reason = {});
   // Writes /run_info, flushes, closes and renames NAME.partial -> NAME.
   void commit(const RunInfo& info);
+
+  // options.parallel only, collective: every rank's rows are in the file,
+  // which is closed on every rank and reopened on rank 0 alone; there
+  // finish_scenario and commit follow as in a serial run. On other ranks
+  // nothing more may be called. No-op for a serial writer.
+  void handover();
 
   const std::filesystem::path& partial_path() const;
 
