@@ -46,7 +46,17 @@ core::SourceLocation ConfigNode::location() const {
     }
   }
   const YAML::Mark mark = node_.Mark();
-  if (mark.line < 0) return {origins_->file, 0, 0};
+  if (mark.line < 0) {
+    // A section an override created on its way (apply_override): name it.
+    for (auto it = origins_->overrides.rbegin(); it != origins_->overrides.rend(); ++it) {
+      const std::string& overridden = it->first;
+      if (overridden.size() > key_path_.size() && overridden.compare(0, key_path_.size(), key_path_) == 0 &&
+          (key_path_.empty() || overridden[key_path_.size()] == '.')) {
+        return {it->second, 0, 0};
+      }
+    }
+    return {origins_->file, 0, 0};
+  }
   return {origins_->file, mark.line + 1, mark.column + 1};
 }
 
@@ -354,7 +364,12 @@ void apply_override(YAML::Node& root, const std::string& key_path, const YAML::N
     } else if (current.IsMap()) {
       next = current[segment];
       if (!next.IsDefined() || next.IsNull()) {
-        fail(fmt::format("no key '{}' under '{}' to override", segment, walked.empty() ? "<root>" : walked));
+        // An optional section the file leaves out (--set
+        // experiment.importance_sampling.shift_log_return.ETH=-0.1): created
+        // as a map. A misspelt key fails validation like any unknown key,
+        // with its nearest valid key, and names this override as its origin.
+        current[segment] = YAML::Node(YAML::NodeType::Map);
+        next = current[segment];
       }
     } else {
       fail(fmt::format("'{}' is not a map or list", walked));

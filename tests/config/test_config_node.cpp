@@ -492,7 +492,7 @@ TEST_CASE("apply_override addresses list elements by id, by type and by [index]"
   CHECK(root["markets"][0]["reserves"]["USDC"].as<double>() == 2.0);
 }
 
-TEST_CASE("apply_override: a path that does not exist is an error naming the override", "[config][node][override]") {
+TEST_CASE("apply_override: a missing map on the way is created, a missing list element is an error naming the override", "[config][node][override]") {
   YAML::Node root = YAML::Load(
       "experiment: {name: x, paths: 10}\n"
       "markets:\n"
@@ -501,18 +501,18 @@ TEST_CASE("apply_override: a path that does not exist is an error naming the ove
   using defisim::config::apply_override;
   const YAML::Node value = YAML::Load("1");
 
-  ConfigError error = config_error([&] { apply_override(root, "experiment.nope.x", value, "--set experiment.nope.x=1"); });
-  CHECK(error.key() == "experiment.nope.x");
-  CHECK(error.location().file == "--set experiment.nope.x=1");
-  CHECK(error.location().line == 0);
-  CHECK(error.problem() == "no key 'nope' under 'experiment' to override");
-  CHECK(std::string(error.what()) ==
-        "--set experiment.nope.x=1: error: 'experiment.nope.x': no key 'nope' under 'experiment' to override");
+  // An optional section the file leaves out is created (validation then
+  // judges its keys like any other).
+  apply_override(root, "experiment.nope.x", value, "--set experiment.nope.x=1");
+  CHECK(root["experiment"]["nope"].IsMap());
+  CHECK(root["experiment"]["nope"]["x"].as<int>() == 1);
+  CHECK(root["experiment"]["paths"].as<int>() == 10);
+  apply_override(root, "nope.fee", value, "sweep scenario 0 (nope.fee=1)");
+  CHECK(root["nope"]["fee"].as<int>() == 1);
 
-  error = config_error([&] { apply_override(root, "nope.fee", value, "sweep scenario 0 (nope.fee=1)"); });
-  CHECK(error.key() == "nope.fee");
-  CHECK(error.location().file == "sweep scenario 0 (nope.fee=1)");
-  CHECK(error.problem() == "no key 'nope' under '<root>' to override");
+  ConfigError error = config_error([&] { apply_override(root, "experiment.name.x", value, "--set experiment.name.x=1"); });
+  CHECK(error.location().file == "--set experiment.name.x=1");
+  CHECK(error.problem() == "'experiment.name' is not a map");
 
   error = config_error([&] { apply_override(root, "markets.pol.fee", value, "--set markets.pol.fee=1"); });
   CHECK(error.key() == "markets.pol.fee");
@@ -536,7 +536,7 @@ TEST_CASE("apply_override: a path that does not exist is an error naming the ove
 
   // Nothing was changed by the failed overrides.
   CHECK(root["experiment"]["paths"].as<int>() == 10);
-  CHECK_FALSE(root["experiment"]["nope"]);
+  CHECK(root["experiment"]["name"].as<std::string>() == "x");
   CHECK(root["markets"].size() == 2);
 }
 

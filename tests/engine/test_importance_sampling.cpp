@@ -163,3 +163,29 @@ markets:
 )";
   CHECK_THROWS_WITH(defisim::engine::load_experiment_text(numeraire, "n.yaml"), Catch::Contains("is the numeraire"));
 }
+
+TEST_CASE("importance sampling: --set of one asset's shift works on a file without the section",
+          "[engine][importance_sampling]") {
+  // The issue's form: experiment.importance_sampling is absent from the file,
+  // and the override creates it (framework/config/node.cpp apply_override).
+  const std::string plain = R"(
+experiment: {name: tilt, paths: 10, blocks: 10}
+assets: [ETH, USDC]
+numeraire: USDC
+price: {process: gbm, initial: {ETH: 2000}, volatility: {ETH: 0.8}}
+markets:
+  - {id: pool, type: cpmm, pair: [ETH, USDC], reserves: {ETH: 1000, USDC: 2000000}}
+)";
+  defisim::engine::LoadOptions options;
+  options.assignments = {"experiment.importance_sampling.shift_log_return.ETH=-0.1"};
+  const auto experiment = defisim::engine::load_experiment_text(plain, "plain.yaml", options);
+  const auto& spec = *experiment.scenarios[0].spec;
+  REQUIRE(spec.importance_sampling());
+  REQUIRE(spec.importance_shift_log_return.size() == 1);
+  CHECK(spec.importance_shift_log_return[0] == -0.1);
+  // A misspelt section name is still an unknown key, named with its origin.
+  options.assignments = {"experiment.importance_samplin.shift_log_return.ETH=-0.1"};
+  CHECK_THROWS_WITH(defisim::engine::load_experiment_text(plain, "plain.yaml", options),
+                    Catch::Contains("--set experiment.importance_samplin.shift_log_return.ETH=-0.1: error: "
+                                    "'experiment.importance_samplin': unknown key; did you mean 'importance_sampling'?"));
+}
