@@ -41,7 +41,7 @@ SHARD_FILETYPE = "defisim-results-shard"  # one shard of `defisim run --shard i/
 #: float64[paths], the likelihood ratio dP/dQ of each sampled path (FORMAT.md).
 WEIGHTS_DATASET = "sampling.likelihood_ratio"
 SUPPORTED_MAJOR = 1
-SUPPORTED_MINOR = 1  # newest minor version this reader knows; newer minors still read fine
+SUPPORTED_MINOR = 2  # newest minor version this reader knows; newer minors still read fine
 
 #: Columns of scenarios/<k>/summary, in file order (see FORMAT.md).
 STATISTICS = (
@@ -57,6 +57,13 @@ STATISTICS = (
     "es95",
     "var99",
     "es99",
+    # format 1.2: 95% confidence intervals (FORMAT.md)
+    "mean_ci95_low",
+    "mean_ci95_high",
+    "var95_ci95_low",
+    "var95_ci95_high",
+    "var99_ci95_low",
+    "var99_ci95_high",
 )
 
 ScenarioKey = Union[int, str, Dict[str, Any]]

@@ -143,7 +143,7 @@ int validate_command(const RunArguments& arguments) {
   return code(ExitCode::ok);
 }
 
-int summarize_command(const std::string& path, int scenario, const std::string& metric) {
+int summarize_command(const std::string& path, int scenario, const std::string& metric, bool intervals) {
   const defisim::output::ResultsReader reader(path);
   const std::size_t count = reader.scenario_count();
   if (scenario >= 0 && static_cast<std::size_t>(scenario) >= count) {
@@ -152,7 +152,9 @@ int summarize_command(const std::string& path, int scenario, const std::string& 
   }
   for (std::size_t k = 0; k < count; ++k) {
     if (scenario >= 0 && static_cast<std::size_t>(scenario) != k) continue;
-    defisim::output::print_summary_table(reader.summary(k), metric, stdout);
+    defisim::output::print_summary_table(
+        reader.summary(k), metric, stdout,
+        intervals ? defisim::output::SummaryTable::intervals : defisim::output::SummaryTable::statistics);
   }
   return code(ExitCode::ok);
 }
@@ -219,6 +221,9 @@ int run_main(int argc, char** argv) {
   summarize->add_option("results", summarize_path, "results HDF5 file")->required();
   summarize->add_option("--scenario", summarize_scenario, "only this scenario index");
   summarize->add_option("--metric", summarize_metric, "only this metric (exact name)");
+  bool summarize_intervals = false;
+  summarize->add_flag("--intervals", summarize_intervals,
+                      "the mean, VaR95 and VaR99 with their 95% confidence intervals (stored in the file's summary)");
 
   CLI::App* reference = app.add_subcommand("config-reference", "print the configuration reference (docs/CONFIG.md)");
 
@@ -241,7 +246,7 @@ int run_main(int argc, char** argv) {
     if (*run) return run_command(run_arguments, command_line);
     if (*merge) return merge_command(merge_shards, merge_output, merge_force, command_line);
     if (*validate) return validate_command(validate_arguments);
-    if (*summarize) return summarize_command(summarize_path, summarize_scenario, summarize_metric);
+    if (*summarize) return summarize_command(summarize_path, summarize_scenario, summarize_metric, summarize_intervals);
     if (*reference) {
       std::fputs(defisim::engine::config_reference_markdown().c_str(), stdout);
       return code(ExitCode::ok);

@@ -100,7 +100,7 @@ void merge_shards(const std::vector<std::string>& shard_paths, const MergeOption
         writer.write_series(scenario.index, m, first, batch_rows, values);
       }
     }
-    writer.finish_scenario(scenario.index);
+    warn_if_few_effective_paths(scenario.index, writer.finish_scenario(scenario.index));
   }
   output::RunInfo info;
   info.created_utc = utc_now();

@@ -90,6 +90,17 @@ void keep_freed_heap() {
 #endif
 }
 
+void warn_if_few_effective_paths(std::size_t scenario, const output::ResultsWriter::Finished& finished) {
+  const double ess = finished.effective_sample_size;
+  if (!(ess < std::min(100.0, 0.1 * static_cast<double>(finished.paths)))) return;  // NaN: not weighted
+  std::fprintf(stderr,
+               "warning: scenario %zu: importance sampling leaves an effective sample size of %.3g of %llu paths "
+               "(Kish), and the likelihood ratio's mean is %.3g (1 in expectation). The weighted summary of metrics "
+               "the tilt does not aim at rests on a few paths; a tail probability it aims at can still be precise: "
+               "judge by its standard error. A weaker tilt or more paths raise the effective sample size.\n",
+               scenario, ess, static_cast<unsigned long long>(finished.paths), finished.likelihood_ratio_mean);
+}
+
 }  // namespace run_detail
 
 std::atomic<bool>& interrupt_requested() {
@@ -343,7 +354,7 @@ void run_scenario(const Scenario& scenario, const ShardRows& rows, output::Resul
   layout.may_stop_early = stop.has_value();
   writer.begin_scenario(scenario.index, layout);
   const RowsRun run = run_rows(scenario, plan, rows, writer, progress, checkpoints, stop, options);
-  writer.finish_scenario(scenario.index, run.rows_run, run.stopped_because);
+  warn_if_few_effective_paths(scenario.index, writer.finish_scenario(scenario.index, run.rows_run, run.stopped_because));
 }
 
 // Every rank of an MPI run (writer.options.parallel): all scenarios begun
@@ -366,7 +377,9 @@ void run_scenarios_distributed(const Experiment& experiment, const std::vector<S
   }
   writer.handover();
   if (core::mpi::rank() != 0) return;
-  for (const Scenario& scenario : experiment.scenarios) writer.finish_scenario(scenario.index);
+  for (const Scenario& scenario : experiment.scenarios) {
+    warn_if_few_effective_paths(scenario.index, writer.finish_scenario(scenario.index));
+  }
 }
 
 }  // namespace

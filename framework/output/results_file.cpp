@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <string_view>
@@ -25,6 +26,12 @@
 namespace defisim::output {
 
 namespace fs = std::filesystem;
+
+namespace {
+// The summary columns every format 1.x file has (count .. es99); the 95%
+// intervals after them came with format 1.2.
+constexpr std::size_t format_1_0_summary_columns = 12;
+}  // namespace
 
 namespace {
 
@@ -345,7 +352,8 @@ void ResultsWriter::write_series(std::size_t scenario, std::size_t metric,
 namespace {
 
 // summary/ of a finished scenario, from its outcome columns read back one at a time.
-void write_summary(std::size_t scenario, ScenarioState& state) {
+ResultsWriter::Finished write_summary(std::size_t scenario, ScenarioState& state) {
+  ResultsWriter::Finished finished;
   const std::vector<std::string>& columns = summary_column_names();
   std::vector<double> weights;
   for (std::size_t m = 0; m < state.outcomes.size(); ++m) {
@@ -380,17 +388,32 @@ void write_summary(std::size_t scenario, ScenarioState& state) {
   }
   {
     const hdf5::Group summary = state.group.create_group("summary");
-    if (!weights.empty()) summary.write_string_attribute("weighted_by", state.weight_outcome);
+    if (!weights.empty()) {
+      summary.write_string_attribute("weighted_by", state.weight_outcome);
+      double sum = 0, squares = 0;
+      for (const double w : weights) {
+        sum += w;
+        squares += w * w;
+      }
+      finished.paths = weights.size();
+      finished.effective_sample_size = squares > 0 ? sum * sum / squares : 0.0;
+      finished.likelihood_ratio_mean = weights.empty() ? finished.likelihood_ratio_mean
+                                                       : sum / static_cast<double>(weights.size());
+      summary.write_double_attribute("effective_sample_size", finished.effective_sample_size);
+      summary.write_double_attribute("likelihood_ratio_mean", finished.likelihood_ratio_mean);
+    }
     summary.write_strings_dataset("metric", names).close();
     for (std::size_t c = 0; c < columns.size(); ++c) {
       summary.write_dataset(columns[c], std::span<const double>(table[c])).close();
     }
   }
+  return finished;
 }
 
 }  // namespace
 
-void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run, const std::string& reason) {
+ResultsWriter::Finished ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run,
+                                                       const std::string& reason) {
   if (impl_->parallel_now()) {
     throw core::InvariantViolation("finish_scenario of a results file written in parallel before handover()");
   }
@@ -404,7 +427,8 @@ void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run
     state.group.write_uint64_attribute("stopped_at_paths", rows_run);
     state.group.write_string_attribute("stopped_because", reason);
   }
-  if (!impl_->shard) write_summary(scenario, state);
+  Finished finished;
+  if (!impl_->shard) finished = write_summary(scenario, state);
   // Close everything of this scenario now, checking for errors.
   for (auto& writer : state.outcomes) writer.close();
   for (auto& writer : state.series) writer.close();
@@ -413,6 +437,7 @@ void ResultsWriter::finish_scenario(std::size_t scenario, std::uint64_t rows_run
   state.group.close();
   impl_->open.erase(scenario);
   impl_->finished.insert(scenario);
+  return finished;
 }
 
 
@@ -622,7 +647,14 @@ ScenarioSummary ResultsReader::summary(std::size_t scenario) const {
     }
     result.units.push_back(std::move(unit));
   }
-  for (const std::string& column : summary_column_names()) {
+  const std::vector<std::string>& column_names = summary_column_names();
+  for (std::size_t c = 0; c < column_names.size(); ++c) {
+    const std::string& column = column_names[c];
+    if (!summary.exists(column) && c >= format_1_0_summary_columns) {
+      // A file of format 1.0 or 1.1 has no confidence-interval columns.
+      result.columns.emplace_back(result.metrics.size(), std::numeric_limits<double>::quiet_NaN());
+      continue;
+    }
     if (!summary.exists(column)) {
       throw core::InputError(fmt::format("scenario {} of '{}': summary has no column '{}'",
                                          scenario, impl_->path.string(), column));
@@ -756,7 +788,7 @@ std::string pad(const std::string& text, std::size_t width, bool right_align) {
 }  // namespace
 
 void print_summary_table(const ScenarioSummary& summary, const std::string& metric_filter,
-                         std::FILE* out) {
+                         std::FILE* out, SummaryTable table) {
   const std::vector<std::string>& names = summary_column_names();
   auto column_index = [&](std::string_view name) {
     return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin());
@@ -804,15 +836,34 @@ void print_summary_table(const ScenarioSummary& summary, const std::string& metr
   }
 
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"metric", "unit", "mean ± stderr", "p5", "p50", "p95", "VaR95", "ES95"});
+  if (table == SummaryTable::statistics) {
+    rows.push_back({"metric", "unit", "mean ± stderr", "p5", "p50", "p95", "VaR95", "ES95"});
+  } else {
+    rows.push_back({"metric", "unit", "mean", "95% CI", "VaR95", "95% CI", "VaR99", "95% CI"});
+  }
+  // "[low, high]" of the file's 95% interval columns; n/a in files before format 1.2.
+  auto interval = [&](std::string_view low, std::string_view high, std::size_t metric) {
+    const double a = value(column_index(low), metric), b = value(column_index(high), metric);
+    if (std::isnan(a) || std::isnan(b)) return std::string("n/a");
+    return fmt::format("[{}, {}]", format_number(a), format_number(b));
+  };
   for (std::size_t m : selected) {
     std::vector<std::string> row;
     row.push_back(summary.metrics[m]);
     row.push_back(m < summary.units.size() ? summary.units[m] : "");
-    const double se = value(se_c, m);
-    row.push_back(fmt::format("{} ± {}", format_number(value(mean_c, m)),
-                              std::isnan(se) ? std::string("n/a") : format_number(se)));
-    for (std::size_t c : numeric_columns) row.push_back(format_number(value(c, m)));
+    if (table == SummaryTable::statistics) {
+      const double se = value(se_c, m);
+      row.push_back(fmt::format("{} ± {}", format_number(value(mean_c, m)),
+                                std::isnan(se) ? std::string("n/a") : format_number(se)));
+      for (std::size_t c : numeric_columns) row.push_back(format_number(value(c, m)));
+    } else {
+      row.push_back(format_number(value(mean_c, m)));
+      row.push_back(interval("mean_ci95_low", "mean_ci95_high", m));
+      row.push_back(format_number(value(column_index("var95"), m)));
+      row.push_back(interval("var95_ci95_low", "var95_ci95_high", m));
+      row.push_back(format_number(value(column_index("var99"), m)));
+      row.push_back(interval("var99_ci95_low", "var99_ci95_high", m));
+    }
     rows.push_back(std::move(row));
   }
   std::vector<std::size_t> widths(rows.front().size(), 0);

@@ -15,7 +15,9 @@
 //     series/blocks        uint64[samples]           the block number of each sample
 //     summary/             metric (string[m]) and one float64[m] column per
 //                          statistic: count, mean, standard_error, p1, p5, p50,
-//                          p95, p99, var95, es95, var99, es99
+//                          p95, p99, var95, es95, var99, es99, and (format 1.2)
+//                          the 95% intervals mean_ci95_low/high,
+//                          var95_ci95_low/high, var99_ci95_low/high
 // Every metric dataset carries attributes unit, description, risk_tail.
 //
 // The file is written as NAME.partial and renamed to NAME by commit(); if the
@@ -25,6 +27,7 @@
 #include <climits>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,7 +43,7 @@ inline constexpr const char* results_filetype = "defisim-results";
 // the shard's rows, without summaries; `defisim merge` makes the results file.
 inline constexpr const char* shard_filetype = "defisim-results-shard";
 inline constexpr int results_format_major = 1;
-inline constexpr int results_format_minor = 1;
+inline constexpr int results_format_minor = 2;
 
 struct RunMetadata {
   std::string experiment_name;
@@ -142,7 +145,17 @@ class ResultsWriter {
   // rows [0, rows_run) is cut to them first, and records rows_run in its
   // attribute stopped_at_paths (and `reason`, e.g. the target met, in
   // stopped_because).
-  void finish_scenario(std::size_t scenario, std::uint64_t rows_run = UINT64_MAX, const std::string& reason = {});
+  //
+  // Returns, under importance sampling, Kish's effective sample size of the
+  // likelihood ratios, (sum w)^2 / sum w^2, and their mean (1 in
+  // expectation), which summary/ also stores as attributes
+  // effective_sample_size and likelihood_ratio_mean; NaN otherwise.
+  struct Finished {
+    double effective_sample_size = std::numeric_limits<double>::quiet_NaN();
+    double likelihood_ratio_mean = std::numeric_limits<double>::quiet_NaN();
+    std::uint64_t paths = 0;
+  };
+  Finished finish_scenario(std::size_t scenario, std::uint64_t rows_run = UINT64_MAX, const std::string& reason = {});
   // Writes /run_info, flushes, closes and renames NAME.partial -> NAME.
   void commit(const RunInfo& info);
 
@@ -199,9 +212,12 @@ class ResultsReader {
 };
 
 // The readable table printed by `defisim summarize` and after `defisim run`:
-// one row per metric, columns mean ± stderr, p5, p50, p95, VaR95, ES95, unit.
+// one row per metric, columns mean ± stderr, p5, p50, p95, VaR95, ES95, unit
+// (statistics), or the mean, VaR95 and VaR99 each with its 95% confidence
+// interval (intervals, `defisim summarize --intervals`).
 // metric_filter empty = all metrics.
-void print_summary_table(const ScenarioSummary& summary, const std::string& metric_filter,
-                         std::FILE* out);
+enum class SummaryTable { statistics, intervals };
+void print_summary_table(const ScenarioSummary& summary, const std::string& metric_filter, std::FILE* out,
+                         SummaryTable table = SummaryTable::statistics);
 
 }  // namespace defisim::output

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "framework/core/errors.hpp"
@@ -43,7 +45,58 @@ double mean_of(std::span<const double> values) {
   return sum.value() / static_cast<double>(values.size());
 }
 
+constexpr double infinity = std::numeric_limits<double>::infinity();
+
+// The interval [X_(l), X_(u)] of sorted values for the q quantile.
+std::pair<double, double> order_statistic_interval(std::span<const double> sorted, double q) {
+  const auto [l, u] = quantile_ci_ranks(sorted.size(), q);
+  return {l == 0 ? -infinity : sorted[l - 1], u > sorted.size() ? infinity : sorted[u - 1]};
+}
+
 }  // namespace
+
+std::pair<std::size_t, std::size_t> quantile_ci_ranks(std::size_t n, double q, double level) {
+  if (!(q > 0.0 && q < 1.0) || !(level > 0.0 && level < 1.0)) {
+    throw core::InvariantViolation(fmt::format("quantile_ci_ranks: q = {} and level = {} must be in (0, 1)", q, level));
+  }
+  if (n == 0) return {0, 1};
+  const double alpha = 0.5 * (1.0 - level);
+  const double count = static_cast<double>(n);
+  // Only the binomial's bulk matters: mass beyond 40 standard deviations is
+  // far below any alpha.
+  const double spread = 40.0 * std::sqrt(count * q * (1.0 - q)) + 10.0;
+  const std::size_t lo = static_cast<std::size_t>(std::max(0.0, std::floor(count * q - spread)));
+  const std::size_t hi = static_cast<std::size_t>(std::min(count, std::ceil(count * q + spread)));
+  // P(Bin = k) up to a constant, outward from the mode by the exact ratio
+  // P(k + 1) / P(k) = (n - k) q / ((k + 1) (1 - q)): IEEE arithmetic only, so
+  // the ranks are the same on every machine. Far terms underflow to 0.
+  const std::size_t mode = std::clamp<std::size_t>(static_cast<std::size_t>(std::floor((count + 1.0) * q)), lo, hi);
+  std::vector<double> pmf(hi - lo + 1, 0.0);
+  pmf[mode - lo] = 1.0;
+  const double odds = q / (1.0 - q);
+  for (std::size_t k = mode; k < hi; ++k) {
+    pmf[k + 1 - lo] = pmf[k - lo] * (static_cast<double>(n - k) / static_cast<double>(k + 1)) * odds;
+  }
+  for (std::size_t k = mode; k > lo; --k) {
+    pmf[k - 1 - lo] = pmf[k - lo] * (static_cast<double>(k) / static_cast<double>(n - k + 1)) / odds;
+  }
+  CompensatedSum total;
+  for (const double p : pmf) total.add(p);
+  // lower = lo + #{j : F(j) <= alpha}; upper = lo + min{i : F(lo + i) >= 1 - alpha} + 1.
+  std::size_t lower = lo, upper = hi + 1;
+  CompensatedSum running;
+  bool upper_found = false;
+  for (std::size_t i = 0; i < pmf.size(); ++i) {
+    running.add(pmf[i]);
+    const double cdf = running.value() / total.value();
+    if (cdf <= alpha) lower = lo + i + 1;
+    if (!upper_found && cdf >= 1.0 - alpha) {
+      upper = lo + i + 1;
+      upper_found = true;
+    }
+  }
+  return {lower, std::min(upper, n + 1)};
+}
 
 double quantile_of_sorted(std::span<const double> sorted, double q) {
   if (!(q >= 0.0 && q <= 1.0)) {
@@ -82,6 +135,8 @@ SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
     s.mean = s.standard_error = nan;
     s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
     s.var95 = s.var99 = s.es95 = s.es99 = nan;
+    s.mean_ci95_low = s.mean_ci95_high = nan;
+    s.var95_ci95_low = s.var95_ci95_high = s.var99_ci95_low = s.var99_ci95_high = nan;
     return s;
   }
 
@@ -133,6 +188,11 @@ SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
     s.es95 = upper_tail_mean(s.var95);
     s.es99 = upper_tail_mean(s.var99);
   }
+  s.mean_ci95_low = s.mean - z95 * s.standard_error;
+  s.mean_ci95_high = s.mean + z95 * s.standard_error;
+  const bool lower = tail == RiskTail::lower_is_worse;
+  std::tie(s.var95_ci95_low, s.var95_ci95_high) = order_statistic_interval(view, lower ? 0.05 : 0.95);
+  std::tie(s.var99_ci95_low, s.var99_ci95_high) = order_statistic_interval(view, lower ? 0.01 : 0.99);
   return s;
 }
 
@@ -156,6 +216,8 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
     s.mean = s.standard_error = nan;
     s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
     s.var95 = s.var99 = s.es95 = s.es99 = nan;
+    s.mean_ci95_low = s.mean_ci95_high = nan;
+    s.var95_ci95_low = s.var95_ci95_high = s.var99_ci95_low = s.var99_ci95_high = nan;
     return s;
   }
   const double count = static_cast<double>(n);
@@ -217,13 +279,39 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
   s.var99 = lower ? s.p1 : s.p99;
   s.es95 = tail_mean(s.var95);
   s.es99 = tail_mean(s.var99);
+  s.mean_ci95_low = s.mean - z95 * s.standard_error;
+  s.mean_ci95_high = s.mean + z95 * s.standard_error;
+  // Woodruff's interval for the VaR at level q: the standard error of the
+  // tail probability estimated at the VaR, (1/n) sum w 1{X beyond it} (the
+  // side the CDF is estimated from), moved through the estimated quantile
+  // function. An interval level outside what the paths estimate is unbounded.
+  auto woodruff = [&](double q, double var) -> std::pair<double, double> {
+    CompensatedSum sum;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (lower ? values[i] <= var : values[i] > var) sum.add(weights[i]);
+    }
+    const double tail_probability = sum.value() / count;
+    CompensatedSum squares;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double y = (lower ? values[i] <= var : values[i] > var) ? weights[i] : 0.0;
+      squares.add((y - tail_probability) * (y - tail_probability));
+    }
+    const double se = n >= 2 ? std::sqrt(squares.value() / (count - 1.0)) / std::sqrt(count) : nan;
+    const double low_level = q - z95 * se, high_level = q + z95 * se;
+    const double low = low_level <= 0.0 ? -infinity : quantile(low_level);
+    const double high = high_level > cdf.back() ? infinity : quantile(high_level);
+    return {low, high};
+  };
+  std::tie(s.var95_ci95_low, s.var95_ci95_high) = woodruff(lower ? 0.05 : 0.95, s.var95);
+  std::tie(s.var99_ci95_low, s.var99_ci95_high) = woodruff(lower ? 0.01 : 0.99, s.var99);
   return s;
 }
 
 const std::vector<std::string>& summary_column_names() {
-  static const std::vector<std::string> names = {"count", "mean",  "standard_error", "p1",
-                                                 "p5",    "p50",   "p95",            "p99",
-                                                 "var95", "es95",  "var99",          "es99"};
+  static const std::vector<std::string> names = {
+      "count",         "mean",           "standard_error", "p1",   "p5",   "p50",  "p95",
+      "p99",           "var95",          "es95",           "var99", "es99", "mean_ci95_low",
+      "mean_ci95_high", "var95_ci95_low", "var95_ci95_high", "var99_ci95_low", "var99_ci95_high"};
   return names;
 }
 
@@ -241,6 +329,12 @@ double summary_column(const SummaryStatistics& statistics, std::size_t column) {
     case 9: return statistics.es95;
     case 10: return statistics.var99;
     case 11: return statistics.es99;
+    case 12: return statistics.mean_ci95_low;
+    case 13: return statistics.mean_ci95_high;
+    case 14: return statistics.var95_ci95_low;
+    case 15: return statistics.var95_ci95_high;
+    case 16: return statistics.var99_ci95_low;
+    case 17: return statistics.var99_ci95_high;
     default:
       throw core::InvariantViolation(
           fmt::format("summary column {} out of range (there are {})", column,

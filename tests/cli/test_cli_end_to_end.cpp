@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <hdf5.h>
+
 #include "framework/core/build_info.hpp"
 #include "framework/output/results_file.hpp"
 #include "tests/support/bits.hpp"
@@ -506,5 +508,51 @@ TEST_CASE("cli: --target-stderr stops early and says so, a malformed one exits 2
     INFO(bad << ": " << result.err);
     CHECK(result.exit_code == 2);
     CHECK_THAT(result.err, Contains("expected METRIC=VALUE"));
+  }
+}
+
+TEST_CASE("cli: importance sampling warns when it leaves few effective paths, and stores them",
+          "[cli][e2e][importance_sampling]") {
+  // The quickstart's ETH (80% a year) over 300 blocks moves by sd 0.8
+  // sqrt(3600 / (365 x 86400)) = 0.0086 in log terms. A shift of -0.05 (5.8 sd)
+  // leaves Kish's ESS = n exp(-(shift / sd)^2) ~ 400 x 2e-15: degenerate. A
+  // shift of -0.001 (0.12 sd) leaves n exp(-0.0135) ~ 395 of 400: no warning.
+  const TempDir dir;
+  const auto run = [&](const std::string& shift, const std::string& name) {
+    const ProcessResult result =
+        run_defisim({"run", quickstart, "--paths", "400", "--blocks", "300", "-q", "--set",
+                     "experiment.importance_sampling.shift_log_return.ETH=" + shift, "-o", dir.file(name)},
+                    dir.path);
+    INFO("stderr: " << result.err);
+    REQUIRE(result.exit_code == 0);
+    return result.err;
+  };
+  CHECK_THAT(run("-0.05", "strong.h5"),
+             Contains("warning: scenario 0: importance sampling leaves an effective sample size of"));
+  CHECK_THAT(run("-0.001", "weak.h5"), !Contains("warning"));
+  // summary/ stores the ESS and the ratio's mean: Kish's formula on the stored ratios.
+  for (const char* name : {"strong.h5", "weak.h5"}) {
+    const defisim::output::ResultsReader reader(dir.file(name));
+    const std::vector<double> w = reader.outcomes(0, "sampling.likelihood_ratio");
+    double sum = 0, squares = 0;
+    for (const double x : w) {
+      sum += x;
+      squares += x * x;
+    }
+    const hid_t file = H5Fopen(dir.file(name).c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    double ess = 0, mean = 0;
+    const hid_t a = H5Aopen_by_name(file, "/scenarios/0/summary", "effective_sample_size", H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t b = H5Aopen_by_name(file, "/scenarios/0/summary", "likelihood_ratio_mean", H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(a >= 0);
+    REQUIRE(b >= 0);
+    H5Aread(a, H5T_NATIVE_DOUBLE, &ess);
+    H5Aread(b, H5T_NATIVE_DOUBLE, &mean);
+    H5Aclose(a);
+    H5Aclose(b);
+    H5Fclose(file);
+    INFO(name << ": ESS " << ess);
+    CHECK(ess == Approx(sum * sum / squares).epsilon(1e-12));
+    CHECK(mean == Approx(sum / static_cast<double>(w.size())).epsilon(1e-12));
   }
 }

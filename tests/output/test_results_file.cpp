@@ -2,6 +2,7 @@
 // convention; overwrite protection; the reader's validation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -135,7 +136,7 @@ TEST_CASE("a results file with two scenarios round-trips bit for bit", "[output]
 
   const ResultsReader reader(path);
   CHECK(reader.root_attribute_string("filetype") == "defisim-results");
-  CHECK(reader.root_attribute_string("format_version") == "[1, 1]");
+  CHECK(reader.root_attribute_string("format_version") == "[1, 2]");
   CHECK(reader.root_attribute_string("experiment_name") == "unit-test");
   CHECK(reader.root_attribute_string("defisim_version") == "0.1.0");
   CHECK(reader.root_attribute_string("source_revision") == "abc123");
@@ -200,7 +201,7 @@ TEST_CASE("the file layout matches the documented format", "[output][results]") 
   }
   hdf5::File file = hdf5::File::open_read_only(path);
   const hdf5::Group root = file.root();
-  CHECK(root.read_ints_attribute("format_version") == std::vector<std::int64_t>{1, 1});
+  CHECK(root.read_ints_attribute("format_version") == std::vector<std::int64_t>{1, 2});
   CHECK(root.read_uint64_attribute("seed") == 42);
   CHECK(root.read_double_attribute("block_time_seconds") == 12.0);
   const hdf5::Group run_info = root.open_group("run_info");
@@ -489,4 +490,60 @@ TEST_CASE("hdf5 layer: extendible chunked datasets and errors", "[output][hdf5]"
     CHECK_THROWS_AS(root.read_string_attribute("missing"), IoError);
   }
   CHECK(hdf5::File::is_hdf5(path) > 0);
+}
+
+TEST_CASE("a file from before format 1.2 reads with NaN intervals, and the intervals table shows them",
+          "[output][results][intervals]") {
+  TempDir dir;
+  const fs::path path = dir.path / "old.h5";
+  {
+    ResultsWriter writer(path, false, test_metadata(40));
+    write_scenario(writer, 0, test_layout(40, 3, "0.003"), 16);
+    writer.commit(test_run_info());
+  }
+  {
+    const ResultsReader reader(path);
+    const ScenarioSummary summary = reader.summary(0);
+    const auto& names = summary_column_names();
+    const auto column = [&](const std::string& name) {
+      return summary.columns[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
+    };
+    // The stored intervals of lp.pnl_vs_hodl (40 values): mean -/+ z SE.
+    CHECK(column("mean_ci95_low")[0] == column("mean")[0] - z95 * column("standard_error")[0]);
+    CHECK(column("var95_ci95_low")[0] <= column("var95")[0]);
+    CHECK(column("var95")[0] <= column("var95_ci95_high")[0]);
+  }
+  // What a format 1.1 file holds: no interval columns.
+  {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    for (const char* name : {"mean_ci95_low", "mean_ci95_high", "var95_ci95_low", "var95_ci95_high",
+                             "var99_ci95_low", "var99_ci95_high"}) {
+      REQUIRE(H5Ldelete(file, (std::string("/scenarios/0/summary/") + name).c_str(), H5P_DEFAULT) >= 0);
+    }
+    const std::array<int, 2> version = {1, 1};
+    const hid_t root = H5Gopen2(file, "/", H5P_DEFAULT);
+    const hid_t attribute = H5Aopen(root, "format_version", H5P_DEFAULT);
+    REQUIRE(H5Awrite(attribute, H5T_NATIVE_INT, version.data()) >= 0);
+    H5Aclose(attribute);
+    H5Gclose(root);
+    H5Fclose(file);
+  }
+  const ResultsReader reader(path);
+  const ScenarioSummary summary = reader.summary(0);
+  const auto& names = summary_column_names();
+  for (std::size_t c = 12; c < names.size(); ++c) {
+    INFO(names[c]);
+    CHECK(std::isnan(summary.columns[c][0]));
+  }
+  CHECK(summary.columns[1][0] == summary.columns[1][0]);  // the mean is still there
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  print_summary_table(summary, "lp.pnl_vs_hodl", out, SummaryTable::intervals);
+  std::rewind(out);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), out));
+  std::fclose(out);
+  INFO(text);
+  CHECK_THAT(text, Catch::Contains("95% CI") && Catch::Contains("VaR99") && Catch::Contains("n/a"));
 }

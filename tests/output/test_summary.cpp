@@ -169,9 +169,9 @@ TEST_CASE("non-finite values are an invariant violation", "[output][summary]") {
 }
 
 TEST_CASE("summary columns are named and ordered as in the file", "[output][summary]") {
-  const std::vector<std::string> expected = {"count", "mean",  "standard_error", "p1",
-                                             "p5",    "p50",   "p95",            "p99",
-                                             "var95", "es95",  "var99",          "es99"};
+  const std::vector<std::string> expected = {
+      "count", "mean", "standard_error", "p1", "p5", "p50", "p95", "p99", "var95", "es95", "var99", "es99",
+      "mean_ci95_low", "mean_ci95_high", "var95_ci95_low", "var95_ci95_high", "var99_ci95_low", "var99_ci95_high"};
   CHECK(summary_column_names() == expected);
 
   SummaryStatistics s;
@@ -187,6 +187,12 @@ TEST_CASE("summary columns are named and ordered as in the file", "[output][summ
   s.es95 = 10;
   s.var99 = 11;
   s.es99 = 12;
+  s.mean_ci95_low = 13;
+  s.mean_ci95_high = 14;
+  s.var95_ci95_low = 15;
+  s.var95_ci95_high = 16;
+  s.var99_ci95_low = 17;
+  s.var99_ci95_high = 18;
   for (std::size_t c = 0; c < expected.size(); ++c) {
     CHECK(summary_column(s, c) == static_cast<double>(c + 1));
   }

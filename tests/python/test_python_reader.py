@@ -30,6 +30,7 @@ except ImportError as error:  # pragma: no cover
              "analysis/python.sh (apt-get install python3-numpy python3-h5py python3-matplotlib)")
 
 from defisim import STATISTICS, ResultsFormatError, open_results  # noqa: E402
+from defisim.stats import quantile_ci_ranks  # noqa: E402
 
 EXTRA_FILES = sys.argv[1:] or ([os.environ["DEFISIM_RESULTS_FILE"]]
                                if os.environ.get("DEFISIM_RESULTS_FILE") else [])
@@ -57,6 +58,17 @@ def numpy_summary(values, risk_tail):
         stats["var95"], stats["var99"] = q["p95"], q["p99"]
         stats["es95"] = float(values[values >= q["p95"]].mean())
         stats["es99"] = float(values[values >= q["p99"]].mean())
+    # Format 1.2's 95% intervals: mean -/+ z SE, and for the VaR the order
+    # statistics [X_(l), X_(u)] with the binomial ranks (-inf / inf: no bound).
+    z = 1.959963984540054
+    stats["mean_ci95_low"] = stats["mean"] - z * stats["standard_error"]
+    stats["mean_ci95_high"] = stats["mean"] + z * stats["standard_error"]
+    ordered = np.sort(values)
+    lower = risk_tail == "lower_is_worse"
+    for name, level in (("var95", 0.05 if lower else 0.95), ("var99", 0.01 if lower else 0.99)):
+        l, u = quantile_ci_ranks(n, level)
+        stats[f"{name}_ci95_low"] = float("-inf") if l == 0 else float(ordered[l - 1])
+        stats[f"{name}_ci95_high"] = float("inf") if u > n else float(ordered[u - 1])
     return stats
 
 
@@ -221,7 +233,8 @@ class GivenFilesTest(unittest.TestCase):
                             with self.subTest(scenario=k, metric=metric, statistic=name):
                                 got, want = stats[name], expected[name]
                                 if name in ("p1", "p5", "p50", "p95", "p99", "var95", "var99",
-                                            "count"):
+                                            "count", "var95_ci95_low", "var95_ci95_high",
+                                            "var99_ci95_low", "var99_ci95_high"):
                                     self.assertTrue(got == want or (np.isnan(got) and np.isnan(want)),
                                                     f"{got!r} != numpy {want!r}")
                                 else:

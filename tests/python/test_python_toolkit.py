@@ -525,6 +525,13 @@ class SweepFileTest(unittest.TestCase):
                                                    err_msg=f"{k} {metric} {name}")
                     np.testing.assert_allclose(row["mean"].se, s["standard_error"], rtol=1e-12, atol=1e-12)
                     self.assertEqual(row["var95"].value, s["var95"])  # bit for bit, as numpy
+                    # The file's own 95% intervals (format 1.2) are the package's: the
+                    # normal interval of the mean, and the same order statistics for the VaR.
+                    np.testing.assert_allclose([row["mean"].lo, row["mean"].hi],
+                                               [s["mean_ci95_low"], s["mean_ci95_high"]], rtol=1e-12, atol=1e-9)
+                    for var in ("var95", "var99"):
+                        self.assertEqual((row[var].lo, row[var].hi), (s[f"{var}_ci95_low"], s[f"{var}_ci95_high"]),
+                                         f"{k} {metric} {var}")
             one = r.summary_ci(3, PNL, level=0.9, probs=(0.99,), n_boot=100)
             self.assertEqual(sorted(one), ["es99", "mean", "n", "var99"])
             self.assertEqual(one["mean"].level, 0.9)
