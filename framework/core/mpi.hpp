@@ -12,8 +12,10 @@
 
 namespace defisim::core::mpi {
 
-// Initialises MPI for the process's lifetime (if built with MPI) and
-// finalises it on destruction. One per process, in main.
+// Initialises MPI for the process's lifetime (if built with MPI and started
+// by an MPI launcher: mpirun, mpiexec, srun) and finalises it on
+// destruction. One per process, in main. Started directly, even the MPI
+// build is one process of one rank without MPI.
 class Session {
  public:
   Session(int* argc, char*** argv);
