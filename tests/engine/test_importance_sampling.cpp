@@ -168,14 +168,7 @@ TEST_CASE("importance sampling: --set of one asset's shift works on a file witho
           "[engine][importance_sampling]") {
   // The issue's form: experiment.importance_sampling is absent from the file,
   // and the override creates it (framework/config/node.cpp apply_override).
-  const std::string plain = R"(
-experiment: {name: tilt, paths: 10, blocks: 10}
-assets: [ETH, USDC]
-numeraire: USDC
-price: {process: gbm, initial: {ETH: 2000}, volatility: {ETH: 0.8}}
-markets:
-  - {id: pool, type: cpmm, pair: [ETH, USDC], reserves: {ETH: 1000, USDC: 2000000}}
-)";
+  const std::string plain = world_yaml(10, "");
   defisim::engine::LoadOptions options;
   options.assignments = {"experiment.importance_sampling.shift_log_return.ETH=-0.1"};
   const auto experiment = defisim::engine::load_experiment_text(plain, "plain.yaml", options);
