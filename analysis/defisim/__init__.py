@@ -9,6 +9,8 @@
               line plots (needs matplotlib; import defisim.plots)
     figures   quickstart_figure
     cli       python3 -m defisim {info,scenarios,summary,compare,plot} FILE
+    experiment  what experiments/*/analyze.py share: InputError, require_swept,
+              scenario_outcomes, exit_status (import defisim.experiment)
 
 Needs numpy and h5py (Debian: apt-get install python3-numpy python3-h5py);
 figures also need matplotlib (python3-matplotlib); pandas is optional.
@@ -40,6 +42,7 @@ from .stats import (
     probability_ci,
     quantile_ci,
     quantile_ci_ranks,
+    ratio_of_means,
     summarize,
     var_ci,
     weighted_mean,
@@ -77,6 +80,7 @@ __all__ = [
     "quantile_ci",
     "quantile_ci_ranks",
     "quickstart_figure",
+    "ratio_of_means",
     "summarize",
     "var_ci",
     "weighted_mean",

@@ -377,6 +377,18 @@ def paired_difference(a: ArrayLike, b: ArrayLike, level: float = 0.95,
                     "paired " + estimate.method, estimate.ess)
 
 
+def ratio_of_means(num: ArrayLike, den: ArrayLike) -> Tuple[float, float, np.ndarray]:
+    """(R, SE, psi): the ratio of means R = mean(num) / mean(den) over paths (e.g. total loss over
+    total volume), its delta-method standard error, and the per-path influence
+    psi_i = (num_i - R den_i) / mean(den), whose mean_se is that SE. The difference of two ratios
+    over the same paths has the paired SE of psi(a) - psi(b) (paired_difference)."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    r = num.mean() / den.mean()
+    psi = (num - r * den) / den.mean()
+    return float(r), mean_se(psi)[1], psi
+
+
 # --------------------------------------------------------------------------- probabilities
 
 def wilson_interval(successes: Union[float, np.ndarray], n: Union[float, np.ndarray],

@@ -84,6 +84,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.experiment import InputError, exit_status, require_swept, scenario_outcomes  # noqa: E402
     from defisim.stats import es_ci, mean_se, paired_difference, probability_ci, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
@@ -102,10 +103,6 @@ METRICS = (
     "bank.liquidation_volume", "borrowers.borrowed_value", "chain.gas_paid", "chain.peak_base_gas_price_gwei",
 )
 LIQUIDATOR_METRICS = ("liquidations", "reverts", "gas_paid", "skipped_unprofitable", "profit")
-
-
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
 
 
 # --------------------------------------------------------------------------- statistics
@@ -144,20 +141,13 @@ def load(path: str):
         liquidators = [a["id"] for a in config.get("agents", []) if a.get("type") == "liquidator"]
         if not liquidators:
             raise InputError(f"{path}: no liquidator in the embedded config")
+        wanted = list(METRICS) + [f"{liq}.{m}" for liq in liquidators for m in LIQUIDATOR_METRICS]
         for scenario in results.scenarios():
-            params = scenario["parameters"]
-            missing = [k for k in (DRIFT_KEY, LT_KEY, BONUS_KEY) if k not in params]
-            if missing:
-                raise InputError(f"{path}: scenario {scenario['name']} does not sweep {', '.join(missing)}; "
-                                 "run experiments/crash_stress/crash_1h.yaml or crash_24h.yaml")
+            params = require_swept(results, scenario, (DRIFT_KEY, LT_KEY, BONUS_KEY),
+                                   "run experiments/crash_stress/crash_1h.yaml or crash_24h.yaml")
             drop = round(drop_of(float(params[DRIFT_KEY]), sigma, years), 4)
             key = (drop, float(params[LT_KEY]), float(params[BONUS_KEY]))
-            available = set(results.outcome_metrics(scenario["index"]))
-            wanted = list(METRICS) + [f"{liq}.{m}" for liq in liquidators for m in LIQUIDATOR_METRICS]
-            absent = [m for m in wanted if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent)}")
-            o = {m: np.asarray(results.outcomes(scenario["index"], m), dtype=float) for m in wanted}
+            o = scenario_outcomes(results, scenario, wanted)
             o["L"] = o["bank.bad_debt"] + o["bank.underwater_debt"]
             o["liq_tx"] = sum(o[f"{liq}.liquidations"] + o[f"{liq}.reverts"] for liq in liquidators)
             o["liq_gas"] = sum(o[f"{liq}.gas_paid"] for liq in liquidators)
@@ -414,6 +404,16 @@ def check_gas_process(trace, label):
     return bad, f"  {label}: largest relative difference {rel.max():.1e} over {rel.size:,} path-blocks"
 
 
+def over_traces(check, traces):
+    """A per-trace check (check_trace, check_gas_process) over every trace: (failures, info lines)."""
+    failures, infos = [], []
+    for trace in traces:
+        bad, info = check(trace, f"{trace['hours']:g} h trace")
+        failures += bad
+        infos.append(info)
+    return failures, infos
+
+
 # --------------------------------------------------------------------------- figure
 
 def figure(rows_1h, rows_24h, data_1h, traces, png_path, attrs_1h, attrs_24h):
@@ -612,22 +612,14 @@ def main(argv=None) -> int:
     print("\n".join(f5)) if f5 else None
     f6 = []
     if traces:
-        infos = []
-        for trace in traces:
-            bad, info = check_trace(trace, f"{trace['hours']:g} h trace")
-            f6 += bad
-            infos.append(info)
+        f6, infos = over_traces(check_trace, traces)
         print(f"check 6 (no write-off above p0 x LTV_max x (1 + bonus) x 1.001): {'FAIL' if f6 else 'pass'}")
         print("\n".join(f6 + infos))
     else:
         print("check 6 skipped (no --traces)")
     f7 = []
     if traces:
-        infos = []
-        for trace in traces:
-            bad, info = check_gas_process(trace, f"{trace['hours']:g} h trace")
-            f7 += bad
-            infos.append(info)
+        f7, infos = over_traces(check_gas_process, traces)
         print(f"check 7 (recorded gas = documented spike process of the recorded price, 1e-9): "
               f"{'FAIL' if f7 else 'pass'}")
         print("\n".join(f7 + infos))
@@ -637,10 +629,7 @@ def main(argv=None) -> int:
 
     figure(rows_1h, rows_24h, data_1h, traces, args.figure, attrs_1h, attrs_24h)
     print(f"\nwrote {args.figure}")
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(failures)
 
 
 if __name__ == "__main__":

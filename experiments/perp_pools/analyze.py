@@ -67,6 +67,8 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.experiment import InputError, scenario_outcomes  # noqa: E402
+    from defisim.stats import mean_se  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -86,15 +88,6 @@ FEE_KEY = "markets.gdai.open_fee"
 Z_CHECK = 3.0
 
 
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
-
-
-def mean_se(x):
-    x = np.asarray(x, dtype=float)
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
-
-
 def load(path: str, expected_name: str):
     """[(parameters, {metric: float64[paths]})] in scenario order, and the embedded config."""
     scenarios = []
@@ -103,14 +96,10 @@ def load(path: str, expected_name: str):
         if config["experiment"]["name"] != expected_name:
             raise InputError(f"{path}: experiment '{config['experiment']['name']}', expected '{expected_name}'")
         for scenario in results.scenarios():
-            index = scenario["index"]
-            available = results.outcome_metrics(index)
+            available = results.outcome_metrics(scenario["index"])
             wanted = [f"{p}.{m}" for p in POOLS for m in POOL_METRICS]
             wanted += [m for m in available if m.split(".")[0].endswith(("_momentum", "_random", "_arbitrageur", "_lp"))]
-            absent = [m for m in wanted if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent[:5])}")
-            outcomes = {m: np.asarray(results.outcomes(index, m), dtype=float) for m in wanted}
+            outcomes = scenario_outcomes(results, scenario, wanted, max_named=5)
             scenarios.append((dict(scenario["parameters"]), outcomes))
     return scenarios, config
 

@@ -76,7 +76,8 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
-    from defisim.stats import mean_se, normal_cdf, paired_difference  # noqa: E402
+    from defisim.experiment import InputError, exit_status, require_swept, scenario_outcomes  # noqa: E402
+    from defisim.stats import mean_se, normal_cdf, paired_difference, ratio_of_means  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -99,24 +100,10 @@ MUST_BE_ZERO_AT_T0 = ("chain.victim_loss", "chain.bundles", "sandwich.attempts",
 Z_CHECK = 3.0
 
 
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
-
-
 # --------------------------------------------------------------------------- statistics
 
-# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
-
-def ratio_of_means(num, den):
-    """(R, SE, psi): R = mean(num)/mean(den), delta-method SE, and the per-path influence psi.
-
-    Kept here: analysis/defisim has no ratio-of-means estimator (its SE is mean_se of psi)."""
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    r = num.mean() / den.mean()
-    psi = (num - r * den) / den.mean()
-    return float(r), mean_se(psi)[1], psi
-
+# mean_se (mean, sd(ddof=1)/sqrt(n)) and ratio_of_means ((R, SE, psi): R = mean(num)/mean(den), its
+# delta-method SE, the per-path influence psi) come from analysis/defisim (defisim.stats).
 
 def paired_se(psi_a, psi_b):
     """SE of the mean of psi_a - psi_b over the same paths (defisim.stats.paired_difference)."""
@@ -184,19 +171,12 @@ def load(path: str):
         run_info = dict(results.run_info)
         config = yaml.safe_load(results.config)
         for scenario in results.scenarios():
-            params = scenario["parameters"]
-            missing = [k for k in (DEPTH_KEY, TOL_KEY, ORDER_KEY) if k not in params]
-            if missing:
-                raise InputError(f"{path}: scenario {scenario['name']} does not sweep {', '.join(missing)}; "
-                                 "run experiments/sandwich/sandwich.yaml")
+            params = require_swept(results, scenario, (DEPTH_KEY, TOL_KEY, ORDER_KEY),
+                                   "run experiments/sandwich/sandwich.yaml")
             depth = reserve(params[DEPTH_KEY], "ETH")
             USDC_OF_DEPTH[depth] = reserve(params[DEPTH_KEY], "USDC")
             key = (depth, float(params[TOL_KEY]), params[ORDER_KEY].strip())
-            available = set(results.outcome_metrics(scenario["index"]))
-            absent = [m for m in METRICS if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent)}")
-            data[key] = {m: np.asarray(results.outcomes(scenario["index"], m), dtype=float) for m in METRICS}
+            data[key] = scenario_outcomes(results, scenario, METRICS)
     return data, attrs, run_info, config
 
 
@@ -728,10 +708,7 @@ def main(argv=None) -> int:
     figure(depths, tols, rows, side_rows, args.figure, attrs, bound)
     print(f"\nwrote {args.figure}")
     failures += zero_failures + mono_failures + side_failures + bribe_failures
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(failures)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
+    from defisim.experiment import InputError, require_swept, scenario_outcomes  # noqa: E402
     from defisim.stats import expected_shortfall, mean_se, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
@@ -87,10 +88,6 @@ OUTCOMES = ("bank.bad_debt", "bank.underwater_debt", "bank.supplier_loss", "bank
 RIVAL_OUTCOMES = ("rival.liquidations", "rival.reverts", "rival.profit")
 SERIES = ("bank.debt_value", "bank.supply_value", "bank.bad_debt", "reference.CRV", "crv_pool.spot_price")
 Z = 3.0
-
-
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
 
 
 # mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
@@ -111,11 +108,7 @@ def load(path: str, swept: bool):
     with open_results(path) as results:
         config = yaml.safe_load(results.config)
         for scenario in results.scenarios():
-            params = scenario["parameters"]
-            need = (CF_KEY, BONUS_KEY, DEPTH_KEY) if swept else (CF_KEY, BONUS_KEY)
-            missing = [k for k in need if k not in params]
-            if missing:
-                raise InputError(f"{path}: scenario {scenario['name']} does not sweep {', '.join(missing)}")
+            params = require_swept(results, scenario, (CF_KEY, BONUS_KEY, DEPTH_KEY) if swept else (CF_KEY, BONUS_KEY))
             if swept:
                 match = re.search(r"USDC\s*:\s*([0-9.eE+-]+)", params[DEPTH_KEY])
                 if not match:
@@ -126,11 +119,7 @@ def load(path: str, swept: bool):
                 depth = float(pool["reserves"]["USDC"])
             key = (float(params[CF_KEY]), float(params[BONUS_KEY]), depth)
             index = scenario["index"]
-            available = set(results.outcome_metrics(index))
-            absent = [m for m in OUTCOMES if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent)}")
-            entry = {"o": {m: np.asarray(results.outcomes(index, m), dtype=float) for m in OUTCOMES}, "s": {}}
+            entry = {"o": scenario_outcomes(results, scenario, OUTCOMES), "s": {}}
             for metric in SERIES:
                 blocks, values = results.series(index, metric)
                 entry["s"][metric] = np.asarray(values, dtype=float)
@@ -151,13 +140,7 @@ def load_rivals(path: str):
             except KeyError as error:
                 raise InputError(f"{path}: scenario {scenario['name']} does not set {error}") from None
             name = "rival" if rival else ("chunks" if chunks > 1 else "base")
-            index = scenario["index"]
-            available = set(results.outcome_metrics(index))
-            need = OUTCOMES[:-1] + RIVAL_OUTCOMES
-            absent = [m for m in need if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent)}")
-            out[name] = {m: np.asarray(results.outcomes(index, m), dtype=float) for m in need}
+            out[name] = scenario_outcomes(results, scenario, OUTCOMES[:-1] + RIVAL_OUTCOMES)
             out[name]["chunks"] = chunks
     if set(out) != {"base", "chunks", "rival"}:
         raise InputError(f"{path}: expected the scenarios base, chunks and rival, found {sorted(out)}")

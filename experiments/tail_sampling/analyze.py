@@ -98,6 +98,7 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results, stats  # noqa: E402
+    from defisim.experiment import InputError, exit_status  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -117,10 +118,6 @@ TILTED_OVER_PLAIN = 100.0
 MEAN_W_RELIABLE = 10.0   # check 3 where n >= MEAN_W_RELIABLE x e^(a^2)
 EXCEEDANCE_XS = (0.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0)
 TABLE_SHIFTS = (0.0, -0.02, -0.04, -0.05, -0.06, -0.08, -0.10, -0.12, -0.14, -0.15, -0.16, -0.18)
-
-
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
 
 
 @dataclass
@@ -790,10 +787,7 @@ def main(argv=None) -> int:
     failures = f1 + f2 + f3 + f4 + f5 + f6 + f7
     figure(args.figure, plain, plain_n, is_n, main_n, reference, ref, rows, shift_grid, predicted, predicted_err)
     print(f"\nwrote {args.figure}")
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return exit_status(failures)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ try:
     import numpy as np
     import yaml
     from defisim import open_results  # noqa: E402
-    from defisim.stats import expected_shortfall, mean_se, var_ci  # noqa: E402
+    from defisim.experiment import InputError, require_swept, scenario_outcomes  # noqa: E402
+    from defisim.stats import expected_shortfall, mean_se, ratio_of_means, var_ci  # noqa: E402
 except ImportError as error:  # pragma: no cover
     sys.exit(f"error: {sys.executable} cannot import {error.name}; run with a python3 that has numpy, h5py, "
              "matplotlib and yaml (Debian: apt-get install python3-numpy python3-h5py python3-matplotlib "
@@ -103,26 +104,13 @@ SERIES = ("vat.bad_debt", "vat.liquidatable_debt", "chain.base_gas_price_gwei", 
 Z = 3.0
 
 
-class InputError(ValueError):
-    """A results file this analysis cannot use (exit 2)."""
-
-
 # --------------------------------------------------------------------------- statistics
 
-# mean_se (mean, sd(ddof=1)/sqrt(n)) comes from analysis/defisim (defisim.stats).
+# mean_se (mean, sd(ddof=1)/sqrt(n)) and ratio_of_means ((R, SE, psi): R = mean(num)/mean(den), its
+# delta-method SE, the per-path influence psi) come from analysis/defisim (defisim.stats).
 
 def zscore(m, s):
     return m / s if s > 0 else (math.inf if m >= 0 else -math.inf)
-
-
-def ratio_of_means(num, den):
-    """(R, SE, psi): R = mean(num)/mean(den), delta-method SE, and the per-path influence psi.
-
-    Kept here: analysis/defisim has no ratio-of-means estimator (its SE is mean_se of psi)."""
-    num, den = np.asarray(num, float), np.asarray(den, float)
-    r = num.mean() / den.mean()
-    psi = (num - r * den) / den.mean()
-    return float(r), mean_se(psi)[1], psi
 
 
 def tail(x, level=0.99):
@@ -148,18 +136,11 @@ def load(path):
         attrs = dict(results.attrs)
         run_info = dict(results.run_info)
         for scenario in results.scenarios():
-            params = scenario["parameters"]
-            missing = [k for k in (DELAY_KEY, RESET_KEY, SPIKE_KEY) if k not in params]
-            if missing:
-                raise InputError(f"{path}: scenario {scenario['name']} does not sweep {', '.join(missing)}; "
-                                 "run experiments/zero_bid_auctions/zero_bid_auctions.yaml")
+            params = require_swept(results, scenario, (DELAY_KEY, RESET_KEY, SPIKE_KEY),
+                                   "run experiments/zero_bid_auctions/zero_bid_auctions.yaml")
             key = (int(params[DELAY_KEY]), params[RESET_KEY].strip() == "true", float(params[SPIKE_KEY]))
-            available = set(results.outcome_metrics(scenario["index"]))
-            absent = [m for m in METRICS if m not in available]
-            if absent:
-                raise InputError(f"{path}: scenario {scenario['name']} has no outcome {', '.join(absent)} "
-                                 "(rebuild defisim: these metrics need commit b0b1fc3 or later)")
-            o = {m: np.asarray(results.outcomes(scenario["index"], m), float) for m in METRICS}
+            o = scenario_outcomes(results, scenario, METRICS,
+                                  note=" (rebuild defisim: these metrics need commit b0b1fc3 or later)")
             o["net"] = o["vat.bad_debt"] - o["vat.protocol_collateral_value"]
             o["uncovered"] = o["vat.auction_debt_value"] - o["vat.auction_collateral_value"]
             o["takes"] = o["keeper1.takes"] + o["keeper2.takes"]

@@ -252,6 +252,18 @@ class MeanAndWeightsTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "same paths"):
             stats.paired_difference(a, b[:-1])
 
+    def test_ratio_of_means(self):
+        rng = np.random.default_rng(7)
+        num, den = rng.normal(5, 2, 300), rng.uniform(1, 3, 300)
+        r, se, psi = stats.ratio_of_means(num, den)
+        self.assertAlmostEqual(r, num.sum() / den.sum(), places=12)
+        self.assertAlmostEqual(float(psi.mean()), 0.0, places=12)  # the influence of a ratio of means
+        self.assertEqual(se, stats.mean_se(psi)[1])
+        # A constant denominator c: R = mean(num) / c with the SE of that mean over c.
+        r, se, _ = stats.ratio_of_means(num, np.full(300, 2.0))
+        self.assertAlmostEqual(r, float(num.mean()) / 2.0, places=12)
+        self.assertAlmostEqual(se, stats.mean_se(num)[1] / 2.0, places=12)
+
 
 class WilsonTest(unittest.TestCase):
     def test_published_examples(self):
@@ -585,6 +597,33 @@ class SweepFileTest(unittest.TestCase):
             f.attrs["filetype"] = "defisim-results-shard"
         with self.assertRaisesRegex(ResultsFormatError, "defisim merge"):
             open_results(shard)
+
+    def test_experiment_helpers(self):
+        from defisim.experiment import InputError, exit_status, require_swept, scenario_outcomes
+
+        with open_results(self.path) as r:
+            scenario = r.scenarios()[3]
+            params = require_swept(r, scenario, ("markets.pool.fee",))
+            self.assertEqual(params["price.volatility.ETH"], "0.8")
+            with self.assertRaises(InputError) as caught:
+                require_swept(r, scenario, ("markets.pool.fee", "a.b", "c.d"), "run x.yaml")
+            self.assertEqual(str(caught.exception), f"{self.path}: scenario 3 does not sweep a.b, c.d; run x.yaml")
+            self.assertIsInstance(caught.exception, ValueError)  # the scripts catch ValueError or InputError
+            with self.assertRaisesRegex(InputError, r"does not sweep a\.b$"):
+                require_swept(r, scenario, ("a.b",))
+            outcomes = scenario_outcomes(r, scenario, [PNL, "lp.value"])
+            self.assertEqual(list(outcomes), [PNL, "lp.value"])
+            self.assertEqual(outcomes[PNL].dtype, np.float64)
+            self.assertTrue(np.array_equal(outcomes[PNL], r.outcomes(3, PNL)))
+            with self.assertRaises(InputError) as caught:
+                scenario_outcomes(r, scenario, [PNL, "x.1", "x.2", "x.3"], note=" (rebuild)", max_named=2)
+            self.assertEqual(str(caught.exception), f"{self.path}: scenario 3 has no outcome x.1, x.2 (rebuild)")
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(exit_status([]), 0)
+            self.assertEqual(err.getvalue(), "")
+            self.assertEqual(exit_status(["a", "b"]), 1)
+        self.assertEqual(err.getvalue(), "2 check(s) failed\n")
 
     @unittest.skipIf(not HAVE_MATPLOTLIB, "matplotlib not installed")
     def test_figures(self):
