@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "agents/perp_support.hpp"
+
 namespace defisim::agents {
 
 namespace {
@@ -72,7 +74,15 @@ class PerpArbitrageur final : public Agent {
   // vamm: would closing position `id` go through? Not with bad debt
   // (margin - funding owed + PnL < 0: Vamm::close_position reverts, it is
   // for a liquidator) or a short larger than the base reserve.
-  static bool closable(const markets::Vamm& vamm, std::uint32_t id);
+  static bool closable(const markets::Vamm& vamm, std::uint32_t id) { return vamm_close_remain(vamm, id) >= 0.0; }
+  // Its transaction on the market, venue-funded, at its gas bid; the
+  // caller fills in the rest.
+  core::Transaction transaction() const;
+  // A slot neither open nor being opened or closed; slots_.size() if none.
+  std::uint32_t free_slot() const;
+  // Sends `transaction` as the close of slot `s`; false if the mempool is
+  // full. The slot stays in use until the receipt: the close may revert.
+  bool send_close(std::uint32_t s, core::Transaction& transaction, TransactionSink& sink);
   // Is our position `id` still open in the market (not liquidated)?
   bool still_open(const View& view, std::uint32_t id) const;
   // What closing position `id` would pay if the oracle equalled the
@@ -96,8 +106,7 @@ class PerpArbitrageur final : public Agent {
 class PerpArbitrageurParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
-  bool gmx = true;
-  bool vamm = false;                      // a vamm (then gmx is false)
+  PerpMechanism mechanism = PerpMechanism::gmx;
   core::AssetIndex asset = 0;             // the index (traded) asset
   core::AssetIndex long_collateral = 0;   // gmx: the asset itself; gtrade: the stablecoin
   core::AssetIndex short_collateral = 0;  // the stablecoin
@@ -156,50 +165,56 @@ PerpArbitrageur::PerpArbitrageur(const PerpArbitrageurParams& params, const Agen
 
 bool PerpArbitrageur::still_open(const View& view, std::uint32_t id) const {
   const markets::Market& market = view.markets[params_.market];
-  if (params_.vamm) {
-    const markets::VammPosition position = std::get<markets::Vamm>(market).position(id);
-    return position.open && position.owner == index_;
+  switch (params_.mechanism) {
+    case PerpMechanism::gmx: {
+      const auto& pool = *std::get_if<markets::GmxPool>(&market);
+      return id < pool.position_count() && pool.position(id).open && pool.position(id).owner == index_;
+    }
+    case PerpMechanism::gtrade: {
+      const auto& vault = *std::get_if<markets::GtradeVault>(&market);
+      return vault.is_open(id) && vault.trade(id).owner == index_;
+    }
+    case PerpMechanism::vamm: break;
   }
-  if (params_.gmx) {
-    const auto& pool = std::get<markets::GmxPool>(market);
-    return id < pool.position_count() && pool.position(id).open && pool.position(id).owner == index_;
-  }
-  const auto& vault = std::get<markets::GtradeVault>(market);
-  return vault.is_open(id) && vault.trade(id).owner == index_;
+  const markets::VammPosition position = std::get_if<markets::Vamm>(&market)->position(id);
+  return position.open && position.owner == index_;
 }
 
 double PerpArbitrageur::marked_value(const View& view, std::uint32_t id) const {
   const markets::Market& market = view.markets[params_.market];
-  if (params_.vamm) {
-    // Vamm::close_position pays margin - funding owed + PnL at the exit
-    // value on the reserves, and the closing fee on that exit is bought at
-    // the venue; with bad debt the close reverts and a liquidation pays the
-    // owner nothing.
-    const auto& vamm = std::get<markets::Vamm>(market);
-    const markets::VammPosition position = vamm.position(id);
-    const double remain = position.margin - vamm.funding_owed(id) + vamm.unrealized_pnl(id);
-    if (!(remain >= 0.0)) return 0.0;
-    const double fee = vamm.exit_notional(position.side, position.size_base) * params_.vamm_fee_ratio;
-    return (remain - fee) * view.reference_prices[params_.short_collateral];
+  switch (params_.mechanism) {
+    case PerpMechanism::gmx: {
+      // _decreasePosition of the whole size at the reference prices: collateral
+      // + PnL - position fee - borrow fee, paid in collateral tokens at that price.
+      const auto& pool = *std::get_if<markets::GmxPool>(&market);
+      const markets::GmxPosition& position = pool.position(id);
+      const double value = position.collateral_usd + pool.position_pnl_usd(id, view.reference_prices) -
+                           position.size_usd * pool.params().margin_fee - pool.borrow_fee_usd(id, view.time_seconds);
+      return std::max(value, 0.0);
+    }
+    case PerpMechanism::gtrade: {
+      const auto& vault = *std::get_if<markets::GtradeVault>(&market);
+      const markets::GtradeParams& vault_params = vault.params();
+      return vault.trade_payout(id, view.reference_prices[vault_params.traded_asset], view.time_seconds) *
+             view.reference_prices[vault_params.collateral_asset];
+    }
+    case PerpMechanism::vamm: break;
   }
-  if (params_.gmx) {
-    // _decreasePosition of the whole size at the reference prices: collateral
-    // + PnL - position fee - borrow fee, paid in collateral tokens at that price.
-    const auto& pool = std::get<markets::GmxPool>(market);
-    const markets::GmxPosition& position = pool.position(id);
-    const double value = position.collateral_usd + pool.position_pnl_usd(id, view.reference_prices) -
-                         position.size_usd * pool.params().margin_fee - pool.borrow_fee_usd(id, view.time_seconds);
-    return std::max(value, 0.0);
-  }
-  const auto& vault = std::get<markets::GtradeVault>(market);
-  const markets::GtradeParams& vault_params = vault.params();
-  return vault.trade_payout(id, view.reference_prices[vault_params.traded_asset], view.time_seconds) *
-         view.reference_prices[vault_params.collateral_asset];
+  // Vamm::close_position pays margin - funding owed + PnL at the exit value
+  // on the reserves, and the closing fee on that exit is bought at the
+  // venue; with bad debt the close reverts and a liquidation pays the owner
+  // nothing.
+  const auto& vamm = *std::get_if<markets::Vamm>(&market);
+  const double remain = vamm_close_remain(vamm, id);
+  if (!(remain >= 0.0)) return 0.0;
+  const markets::VammPosition position = vamm.position(id);
+  const double fee = vamm.exit_notional(position.side, position.size_base) * params_.vamm_fee_ratio;
+  return (remain - fee) * view.reference_prices[params_.short_collateral];
 }
 
 double PerpArbitrageur::trade_costs(const View& view, markets::PerpSide side) const {
-  if (params_.gmx) return params_.fee_fraction;
-  const auto& vault = std::get<markets::GtradeVault>(view.markets[params_.market]);
+  if (params_.mechanism == PerpMechanism::gmx) return params_.fee_fraction;
+  const auto& vault = *std::get_if<markets::GtradeVault>(&view.markets[params_.market]);
   const double collateral = params_.collateral_numeraire / view.reference_prices[params_.short_collateral];
   return params_.fee_fraction + vault.price_impact(side, collateral * params_.leverage);
 }
@@ -216,20 +231,41 @@ void PerpArbitrageur::absorb_unexplained_inflows(const View& view) {
   }
 }
 
-void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
-  absorb_unexplained_inflows(view);
-  if (params_.vamm) {
-    act_vamm(view, sink);
-    return;
-  }
-  const double gap = view.reference_prices[params_.asset] / view.oracle_prices[params_.asset] - 1.0;
-  const double now = view.time_seconds;
+core::Transaction PerpArbitrageur::transaction() const {
   core::Transaction transaction;
   transaction.sender = index_;
   transaction.market = params_.market;
   transaction.funding = core::Funding::reference_venue;
   transaction.gas_used = params_.gas_used;
   transaction.priority_fee_gwei = params_.priority_fee_gwei;
+  return transaction;
+}
+
+std::uint32_t PerpArbitrageur::free_slot() const {
+  std::uint32_t s = 0;
+  while (s < slots_.size() && (slots_[s].open || slots_[s].closing || slots_[s].opening)) ++s;
+  return s;
+}
+
+bool PerpArbitrageur::send_close(std::uint32_t s, core::Transaction& transaction, TransactionSink& sink) {
+  transaction.kind = core::TransactionKind::perp_close;
+  transaction.position = slots_[s].id;
+  transaction.tag = s;
+  if (!sink.submit(transaction)) return false;
+  slots_[s].open = false;
+  slots_[s].closing = true;
+  return true;
+}
+
+void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
+  absorb_unexplained_inflows(view);
+  if (params_.mechanism == PerpMechanism::vamm) {
+    act_vamm(view, sink);
+    return;
+  }
+  const double gap = view.reference_prices[params_.asset] / view.oracle_prices[params_.asset] - 1.0;
+  const double now = view.time_seconds;
+  core::Transaction transaction = this->transaction();
 
   // Close what the oracle has caught up with (or what has been held too long).
   // A slot being closed stays in use until its receipt: the close may revert.
@@ -244,12 +280,7 @@ void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
     ++in_use;
     const double favour = markets::side_sign(slot.side) * gap;
     if (favour < params_.threshold / 2.0 || now - slot.opened_seconds >= params_.max_hold_seconds) {
-      transaction.kind = core::TransactionKind::perp_close;
-      transaction.position = slot.id;
-      transaction.tag = s;
-      if (!sink.submit(transaction)) return;
-      slot.open = false;
-      slot.closing = true;
+      if (!send_close(s, transaction, sink)) return;
     }
   }
   if (in_use >= params_.max_positions || !(std::fabs(gap) > params_.threshold)) return;
@@ -261,12 +292,8 @@ void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
   const double gas_fraction = 2.0 * view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei) / notional;
   const double favour = std::fabs(gap);
   if (!(favour > params_.threshold + trade_costs(view, side) + gas_fraction)) return;
-  std::uint32_t free_slot = 0;
-  while (free_slot < slots_.size() &&
-         (slots_[free_slot].open || slots_[free_slot].closing || slots_[free_slot].opening)) {
-    ++free_slot;
-  }
-  if (free_slot == slots_.size()) return;
+  const std::uint32_t free = free_slot();
+  if (free == slots_.size()) return;
   const bool is_long = side == markets::PerpSide::long_;
   const core::AssetIndex collateral = is_long ? params_.long_collateral : params_.short_collateral;
   transaction.kind = core::TransactionKind::perp_open;
@@ -277,10 +304,10 @@ void PerpArbitrageur::act(const View& view, TransactionSink& sink) {
   transaction.leverage = params_.leverage;
   // gtrade: never open beyond the reference price (impact included); gmx
   // opens at the oracle price.
-  transaction.worst_price = params_.gmx ? 0.0 : view.reference_prices[params_.asset];
-  transaction.tag = free_slot;
+  transaction.worst_price = params_.mechanism == PerpMechanism::gmx ? 0.0 : view.reference_prices[params_.asset];
+  transaction.tag = free;
   if (!sink.submit(transaction)) return;
-  Slot& slot = slots_[free_slot];
+  Slot& slot = slots_[free];
   slot.opening = true;
   slot.side = side;
   slot.opened_seconds = now;
@@ -309,13 +336,8 @@ void PerpArbitrageur::absorb_liquidations(const markets::Vamm& vamm, double refe
   }
 }
 
-bool PerpArbitrageur::closable(const markets::Vamm& vamm, std::uint32_t id) {
-  const double remain = vamm.position(id).margin - vamm.funding_owed(id) + vamm.unrealized_pnl(id);
-  return remain >= 0.0;  // -inf for a short larger than the base reserve
-}
-
 void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
-  const auto& vamm = std::get<markets::Vamm>(view.markets[params_.market]);
+  const auto& vamm = *std::get_if<markets::Vamm>(&view.markets[params_.market]);
   // A liquidation since the last act() happened in the last block, at its
   // reference price.
   absorb_liquidations(vamm, last_reference_);
@@ -325,13 +347,7 @@ void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
   const double reference = base_price / quote_price;  // quote per base, as the mark
   const double gap = reference / vamm.mark_price() - 1.0;
   const double now = view.time_seconds;
-  core::Transaction transaction;
-  transaction.sender = index_;
-  transaction.market = params_.market;
-  transaction.funding = core::Funding::reference_venue;
-  transaction.gas_used = params_.gas_used;
-  transaction.priority_fee_gwei = params_.priority_fee_gwei;
-  transaction.kind = core::TransactionKind::perp_close;
+  core::Transaction transaction = this->transaction();
 
   // Closes on the timer, if there is one. A slot being closed stays in use
   // until its receipt: the close may revert.
@@ -342,11 +358,7 @@ void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
     if (!slot.open) continue;
     ++in_use;
     if (now - slot.opened_seconds >= params_.max_hold_seconds && closable(vamm, slot.id)) {
-      transaction.position = slot.id;
-      transaction.tag = s;
-      if (!sink.submit(transaction)) return;
-      slot.open = false;
-      slot.closing = true;
+      if (!send_close(s, transaction, sink)) return;
       continue;
     }
     (slot.side == markets::PerpSide::long_ ? holds_long : holds_short) = true;
@@ -367,12 +379,7 @@ void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
       if (!slot.open || slot.side == side || !closable(vamm, slot.id)) continue;
       if (oldest == slots_.size() || slot.id < slots_[oldest].id) oldest = s;
     }
-    if (oldest == slots_.size()) return;
-    transaction.position = slots_[oldest].id;
-    transaction.tag = oldest;
-    if (!sink.submit(transaction)) return;
-    slots_[oldest].open = false;
-    slots_[oldest].closing = true;
+    if (oldest != slots_.size()) send_close(oldest, transaction, sink);
     return;
   }
   if (in_use >= params_.max_positions) return;
@@ -387,12 +394,8 @@ void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
   const double gas_fraction =
       2.0 * view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei) / (notional * quote_price);
   if (!(std::fabs(gap) > band + gas_fraction)) return;
-  std::uint32_t free_slot = 0;
-  while (free_slot < slots_.size() &&
-         (slots_[free_slot].open || slots_[free_slot].closing || slots_[free_slot].opening)) {
-    ++free_slot;
-  }
-  if (free_slot == slots_.size()) return;
+  const std::uint32_t free = free_slot();
+  if (free == slots_.size()) return;
   transaction.kind = core::TransactionKind::perp_open;
   transaction.perp_short = !is_long;
   transaction.token_in = params_.short_collateral;
@@ -403,9 +406,9 @@ void PerpArbitrageur::act_vamm(const View& view, TransactionSink& sink) {
   // more than the position gains (the trade it computed averages between
   // the mark and the reference).
   transaction.worst_price = reference;
-  transaction.tag = free_slot;
+  transaction.tag = free;
   if (!sink.submit(transaction)) return;
-  Slot& slot = slots_[free_slot];
+  Slot& slot = slots_[free];
   slot.opening = true;
   slot.side = side;
   slot.opened_seconds = now;
@@ -440,10 +443,10 @@ void PerpArbitrageur::on_receipt(const core::Receipt& receipt, const View& view)
     profit_ -= receipt.amount_in * view.reference_prices[transaction.token_in];
     trades_ += 1.0;
     edge_sum_ += slot.edge;
-    if (params_.vamm) {
+    if (params_.mechanism == PerpMechanism::vamm) {
       // Hedged at this block's reference: the size as the market holds it
       // after the block (a liquidation in the same block is rarer than rare).
-      slot.hedge_base = std::get<markets::Vamm>(view.markets[params_.market]).position(slot.id).size_base;
+      slot.hedge_base = std::get_if<markets::Vamm>(&view.markets[params_.market])->position(slot.id).size_base;
       slot.reference_open = view.reference_prices[params_.asset];
     }
     return;
@@ -451,7 +454,7 @@ void PerpArbitrageur::on_receipt(const core::Receipt& receipt, const View& view)
   slot.closing = false;
   profit_ += receipt.amount_out * view.reference_prices[receipt.token_out];
   expected_balance_[receipt.token_out] += receipt.amount_out;
-  if (params_.vamm) {
+  if (params_.mechanism == PerpMechanism::vamm) {
     // The closing fee was bought at the venue (in venue_settlement).
     profit_ -= receipt.fee_paid * view.reference_prices[params_.short_collateral];
     unwind_hedge(slot, slot.hedge_base, view.reference_prices[params_.asset]);
@@ -465,22 +468,23 @@ void PerpArbitrageur::finish(const View& view, std::span<double> outcomes) {
   // A position closed under it in the last block is found only here.
   absorb_unexplained_inflows(view);
   double marked = 0.0;
-  if (params_.vamm) {
+  if (params_.mechanism == PerpMechanism::vamm) {
     // Liquidations in the last block, at the final reference.
     const double reference = view.reference_prices[params_.asset];
-    absorb_liquidations(std::get<markets::Vamm>(view.markets[params_.market]), reference);
+    absorb_liquidations(*std::get_if<markets::Vamm>(&view.markets[params_.market]), reference);
     for (const Slot& slot : slots_) {
       if (!slot.open) continue;
       marked += marked_value(view, slot.id) +
                 markets::side_sign(slot.side) * slot.hedge_base * (slot.reference_open - reference);
     }
-  }
-  for (const Slot& slot : slots_) {
-    if (!slot.open || params_.vamm) continue;
-    if (still_open(view, slot.id)) {
-      marked += marked_value(view, slot.id);
-    } else {
-      liquidated_ += 1.0;
+  } else {
+    for (const Slot& slot : slots_) {
+      if (!slot.open) continue;
+      if (still_open(view, slot.id)) {
+        marked += marked_value(view, slot.id);
+      } else {
+        liquidated_ += 1.0;
+      }
     }
   }
   outcomes[0] = trades_;
@@ -500,7 +504,7 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
   params->asset_count = names.assets.size();
   params->leverage = node.number_in("leverage", 10.0, 1.0, true, 1e6, true);
   if (const auto* gmx = std::get_if<markets::GmxParams>(&market_params)) {
-    params->gmx = true;
+    params->mechanism = PerpMechanism::gmx;
     const markets::GmxAssetParams* traded = nullptr;
     if (node.has("asset")) {
       const config::ConfigNode asset = node.child("asset");
@@ -532,7 +536,7 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
       node.child("leverage").fail(fmt::format("must be below the pool's max_leverage {}", gmx->max_leverage));
     }
   } else if (const auto* gtrade = std::get_if<markets::GtradeParams>(&market_params)) {
-    params->gmx = false;
+    params->mechanism = PerpMechanism::gtrade;
     params->asset = gtrade->traded_asset;
     if (node.has("asset") && names.asset(node.child("asset")) != gtrade->traded_asset) {
       node.child("asset").fail(
@@ -547,8 +551,7 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
                             gtrade->max_leverage));
     }
   } else if (const auto* vamm = std::get_if<markets::VammParams>(&market_params)) {
-    params->gmx = false;
-    params->vamm = true;
+    params->mechanism = PerpMechanism::vamm;
     params->asset = vamm->base_asset;
     if (node.has("asset") && names.asset(node.child("asset")) != vamm->base_asset) {
       node.child("asset").fail(
@@ -573,7 +576,7 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
   params->threshold = node.number_in("threshold", 0.002, 0.0, true, 1.0, false);
   params->collateral_numeraire = node.number_in("collateral_numeraire", 10000.0, 0.0, false, INFINITY, false);
   // A vamm's inventory is closed by the opposite signal; a timer only if asked for.
-  if (!params->vamm || node.has("max_hold_seconds")) {
+  if (params->mechanism != PerpMechanism::vamm || node.has("max_hold_seconds")) {
     params->max_hold_seconds = node.number_in("max_hold_seconds", 600.0, 0.0, false, INFINITY, true);
   } else {
     params->max_hold_seconds = INFINITY;

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <type_traits>
+
+#include "agents/perp_support.hpp"
 
 namespace defisim::agents {
 
@@ -22,8 +25,6 @@ constexpr config::KeySpec perp_keeper_keys[] = {
      "native tokens in its wallet at the start, for gas (>= 0); a liquidation it cannot pay for is not included"},
 };
 
-enum class Mechanism : std::uint8_t { gmx, gtrade, vamm };
-
 class PerpKeeperParams;
 
 class PerpKeeper final : public Agent {
@@ -39,12 +40,15 @@ class PerpKeeper final : public Agent {
   // The reward liquidating `id` would pay now, numeraire at reference
   // prices; negative if the market would not liquidate it (healthy, or a
   // liquidation that would revert), 0 if it would but pays nothing.
-  double gmx_reward(const View& view, const markets::GmxPool& pool, markets::GmxPositionId id) const;
-  double gtrade_reward(const View& view, const markets::GtradeVault& vault, markets::GtradeTradeId id) const;
-  double vamm_reward(const View& view, const markets::Vamm& vamm, markets::VammPositionId id) const;
-  std::size_t open_count(const View& view) const;
-  std::uint32_t open_id(const View& view, std::size_t slot) const;
-  double reward(const View& view, std::uint32_t id) const;
+  double reward(const View& view, const markets::GmxPool& pool, markets::GmxPositionId id) const;
+  double reward(const View& view, const markets::GtradeVault& vault, markets::GtradeTradeId id) const;
+  double reward(const View& view, const markets::Vamm& vamm, markets::VammPositionId id) const;
+  // Calls `f` with the market as its mechanism's class: the mechanism is
+  // resolved once per call, not once per position.
+  template <typename F>
+  decltype(auto) with_market(const View& view, F&& f) const;
+  template <typename Pool>
+  void liquidate(const View& view, const Pool& pool, TransactionSink& sink);
 
   const PerpKeeperParams& params_;
   core::AgentIndex index_;
@@ -54,7 +58,7 @@ class PerpKeeper final : public Agent {
 class PerpKeeperParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
-  Mechanism mechanism = Mechanism::gmx;
+  PerpMechanism mechanism = PerpMechanism::gmx;
   std::uint32_t gas_used = 600000;
   double priority_fee_gwei = 0.0;
   std::uint32_t max_liquidations_per_block = 50;
@@ -98,7 +102,7 @@ class PerpKeeperParams final : public AgentParams {
 PerpKeeper::PerpKeeper(const PerpKeeperParams& params, const AgentContext& context)
     : params_(params), index_(context.index) {}
 
-double PerpKeeper::gmx_reward(const View& view, const markets::GmxPool& pool, markets::GmxPositionId id) const {
+double PerpKeeper::reward(const View& view, const markets::GmxPool& pool, markets::GmxPositionId id) const {
   switch (pool.liquidation_state(id, view.oracle_prices, view.time_seconds)) {
     case markets::GmxLiquidationState::healthy: return -1.0;
     case markets::GmxLiquidationState::max_leverage_exceeded: return 0.0;  // closed for its owner, no fee
@@ -110,13 +114,13 @@ double PerpKeeper::gmx_reward(const View& view, const markets::GmxPool& pool, ma
   return pool.params().liquidation_fee_usd / view.oracle_prices[collateral] * view.reference_prices[collateral];
 }
 
-double PerpKeeper::gtrade_reward(const View& view, const markets::GtradeVault& vault, markets::GtradeTradeId id) const {
+double PerpKeeper::reward(const View& view, const markets::GtradeVault& vault, markets::GtradeTradeId id) const {
   const markets::GtradeParams& market = vault.params();
   if (!vault.liquidatable(id, view.oracle_prices[market.traded_asset], view.time_seconds)) return -1.0;
   return market.liquidation_reward * vault.trade(id).collateral * view.reference_prices[market.collateral_asset];
 }
 
-double PerpKeeper::vamm_reward(const View& view, const markets::Vamm& vamm, markets::VammPositionId id) const {
+double PerpKeeper::reward(const View& view, const markets::Vamm& vamm, markets::VammPositionId id) const {
   const markets::VammParams& market = vamm.params();
   if (!vamm.liquidatable(id, view.oracle_prices[market.base_asset])) return -1.0;
   // Vamm::liquidate: a partial liquidation when the ratio is in (0, 1), the
@@ -136,38 +140,28 @@ double PerpKeeper::vamm_reward(const View& view, const markets::Vamm& vamm, mark
   return full_exit * market.liquidation_fee_ratio / 2.0 * view.reference_prices[market.quote_asset];
 }
 
-std::size_t PerpKeeper::open_count(const View& view) const {
+// The markets' lists of open positions under one name, for liquidate().
+std::size_t open_count(const markets::GmxPool& pool) { return pool.open_position_count(); }
+std::size_t open_count(const markets::GtradeVault& vault) { return vault.open_trade_count(); }
+std::size_t open_count(const markets::Vamm& vamm) { return vamm.open_position_count(); }
+std::uint32_t open_id(const markets::GmxPool& pool, std::size_t slot) { return pool.open_position_id(slot); }
+std::uint32_t open_id(const markets::GtradeVault& vault, std::size_t slot) { return vault.open_trade_id(slot); }
+std::uint32_t open_id(const markets::Vamm& vamm, std::size_t slot) { return vamm.open_position_id(slot); }
+
+template <typename F>
+decltype(auto) PerpKeeper::with_market(const View& view, F&& f) const {
   const markets::Market& market = view.markets[params_.market];
   switch (params_.mechanism) {
-    case Mechanism::gmx: return std::get<markets::GmxPool>(market).open_position_count();
-    case Mechanism::gtrade: return std::get<markets::GtradeVault>(market).open_trade_count();
-    case Mechanism::vamm: return std::get<markets::Vamm>(market).open_position_count();
+    case PerpMechanism::gmx: return f(*std::get_if<markets::GmxPool>(&market));
+    case PerpMechanism::gtrade: return f(*std::get_if<markets::GtradeVault>(&market));
+    case PerpMechanism::vamm: break;
   }
-  return 0;
+  return f(*std::get_if<markets::Vamm>(&market));
 }
 
-std::uint32_t PerpKeeper::open_id(const View& view, std::size_t slot) const {
-  const markets::Market& market = view.markets[params_.market];
-  switch (params_.mechanism) {
-    case Mechanism::gmx: return std::get<markets::GmxPool>(market).open_position_id(slot);
-    case Mechanism::gtrade: return std::get<markets::GtradeVault>(market).open_trade_id(slot);
-    case Mechanism::vamm: return std::get<markets::Vamm>(market).open_position_id(slot);
-  }
-  return 0;
-}
-
-double PerpKeeper::reward(const View& view, std::uint32_t id) const {
-  const markets::Market& market = view.markets[params_.market];
-  switch (params_.mechanism) {
-    case Mechanism::gmx: return gmx_reward(view, std::get<markets::GmxPool>(market), id);
-    case Mechanism::gtrade: return gtrade_reward(view, std::get<markets::GtradeVault>(market), id);
-    case Mechanism::vamm: return vamm_reward(view, std::get<markets::Vamm>(market), id);
-  }
-  return -1.0;
-}
-
-void PerpKeeper::act(const View& view, TransactionSink& sink) {
-  const std::size_t count = open_count(view);
+template <typename Pool>
+void PerpKeeper::liquidate(const View& view, const Pool& pool, TransactionSink& sink) {
+  const std::size_t count = open_count(pool);
   if (count == 0) return;
   const double gas_cost = view.gas_cost_numeraire(params_.gas_used, params_.priority_fee_gwei);
   core::Transaction liquidation;
@@ -177,16 +171,16 @@ void PerpKeeper::act(const View& view, TransactionSink& sink) {
   liquidation.funding = core::Funding::wallet;  // perp_liquidate is wallet-only
   liquidation.gas_used = params_.gas_used;
   liquidation.priority_fee_gwei = params_.priority_fee_gwei;
+  // Only a gmx close for exceeding the maximum leverage pays nothing: the
+  // protocol's keeper does it anyway.
+  const bool closes_unrewarded = std::is_same_v<Pool, markets::GmxPool> && params_.closes_over_max_leverage;
   std::uint32_t sent = 0;
   // Markets do not change while agents act, so the open list is stable here.
   for (std::size_t slot = 0; slot < count && sent < params_.max_liquidations_per_block; ++slot) {
-    const std::uint32_t id = open_id(view, slot);
-    const double value = reward(view, id);
+    const std::uint32_t id = open_id(pool, slot);
+    const double value = reward(view, pool, id);
     if (value < 0.0) continue;  // healthy
-    // Only a gmx close for exceeding the maximum leverage pays nothing: the
-    // protocol's keeper does it anyway.
-    const bool protocol_close = value == 0.0 && params_.mechanism == Mechanism::gmx && params_.closes_over_max_leverage;
-    if (!protocol_close && !(value - gas_cost > params_.min_profit_numeraire)) {
+    if (!(closes_unrewarded && value == 0.0) && !(value - gas_cost > params_.min_profit_numeraire)) {
       skipped_unprofitable_ += 1.0;
       continue;
     }
@@ -196,11 +190,15 @@ void PerpKeeper::act(const View& view, TransactionSink& sink) {
   }
 }
 
+void PerpKeeper::act(const View& view, TransactionSink& sink) {
+  with_market(view, [&](const auto& pool) { liquidate(view, pool, sink); });
+}
+
 bool PerpKeeper::idle_until(const View& view, WakeConditions& wake) {
   // With no open position nothing can become liquidatable until one opens,
   // which changes the market. With some open, oracle prices and time (which
   // no wake condition covers) can make them liquidatable: stay awake.
-  if (open_count(view) != 0) return false;
+  if (with_market(view, [](const auto& pool) { return open_count(pool); }) != 0) return false;
   return wake.watch_market(params_.market);
 }
 
@@ -234,11 +232,11 @@ std::shared_ptr<const AgentParams> parse_perp_keeper(const config::ConfigNode& n
   params->market = names.market(market);
   const markets::MarketParams& market_params = names.markets[params->market];
   if (std::holds_alternative<markets::GmxParams>(market_params)) {
-    params->mechanism = Mechanism::gmx;
+    params->mechanism = PerpMechanism::gmx;
   } else if (std::holds_alternative<markets::GtradeParams>(market_params)) {
-    params->mechanism = Mechanism::gtrade;
+    params->mechanism = PerpMechanism::gtrade;
   } else if (std::holds_alternative<markets::VammParams>(market_params)) {
-    params->mechanism = Mechanism::vamm;
+    params->mechanism = PerpMechanism::vamm;
   } else {
     market.fail(fmt::format("'{}' is not a perpetual pool (gmx_glp, gtrade_vault or vamm)", market.as_string()));
   }

@@ -54,8 +54,7 @@ class PerpLpParams final : public AgentParams {
   core::MarketIndex market = 0;
   bool gmx = true;
   core::AssetIndex asset = 0;
-  double deposit_numeraire = 1e6;
-  double deposit_tokens = 0.0;
+  double deposit_tokens = 0.0;  // deposit_numeraire at the initial reference price
   double leave_after_drawdown = 0.0;
   double leave_at_seconds = INFINITY;
   std::uint32_t gas_used = 300000;
@@ -224,8 +223,8 @@ std::shared_ptr<const AgentParams> parse_perp_lp(const config::ConfigNode& node,
     market.fail(
         fmt::format("'{}' is not a perpetual pool with LP shares (gmx_glp or gtrade_vault)", market.as_string()));
   }
-  params->deposit_numeraire = node.number_in("deposit_numeraire", 1e6, 0.0, false, INFINITY, false);
-  params->deposit_tokens = params->deposit_numeraire / names.initial_prices[params->asset];
+  params->deposit_tokens =
+      node.number_in("deposit_numeraire", 1e6, 0.0, false, INFINITY, false) / names.initial_prices[params->asset];
   params->leave_after_drawdown = node.number_in("leave_after_drawdown", 0.0, 0.0, true, 1.0, false);
   params->leave_at_seconds = node.number_in("leave_at_seconds", INFINITY, 0.0, true, INFINITY, false);
   const std::int64_t gas_used = node.integer_at_least("gas_used", 300000, 0);

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <limits>
 
+#include "agents/perp_support.hpp"
 #include "framework/core/deterministic_math.hpp"
+#include "markets/open_ids.hpp"
 
 namespace defisim::agents {
 
@@ -65,7 +67,6 @@ constexpr config::KeySpec leverage_keys[] = {
     {"max", "number", "20", "highest leverage, in [min, 1000000]"},
 };
 
-enum class Mechanism : std::uint8_t { gmx, gtrade, vamm };
 enum class Strategy : std::uint8_t { random, momentum, mean_reverting };
 
 class PerpTraderParams;
@@ -88,7 +89,6 @@ class PerpTrader final : public Agent {
     State state = State::free;
     CloseReason reason = CloseReason::expiry;
     std::uint32_t position = 0;     // the market's id, once opened
-    std::uint32_t active_index = 0;  // where it is in active_
     double collateral = 0.0;        // numeraire, as drawn
     double cost = 0.0;              // numeraire paid at the opening (collateral and vamm fee), gas excluded
     double expiry_seconds = 0.0;
@@ -128,7 +128,7 @@ class PerpTrader final : public Agent {
   core::RandomStream random_;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_;    // free slots, the next one at the back
-  std::vector<std::uint32_t> active_;  // slots not free
+  markets::OpenIds active_;            // slots not free
   std::vector<double> history_;        // momentum, mean_reverting: the asset's reference price per block, a ring
   double next_arrival_seconds_ = std::numeric_limits<double>::infinity();
   std::uint32_t unclosable_ = 0;  // expired or triggered positions the last act() could not close
@@ -139,7 +139,7 @@ class PerpTrader final : public Agent {
 class PerpTraderParams final : public AgentParams {
  public:
   core::MarketIndex market = 0;
-  Mechanism mechanism = Mechanism::gmx;
+  PerpMechanism mechanism = PerpMechanism::gmx;
   core::AssetIndex asset = 0;              // the traded (index, base) asset
   core::AssetIndex short_collateral = 0;   // gmx: the pool's first stable; else the stable or quote
   core::AssetIndex long_collateral = 0;    // gmx: the asset itself; else the stable or quote
@@ -241,9 +241,9 @@ core::Transaction PerpTrader::transaction(core::TransactionKind kind, std::uint3
 bool PerpTrader::open_in_market(const View& view, std::uint32_t position) const {
   const markets::Market& market = view.markets[params_.market];
   switch (params_.mechanism) {
-    case Mechanism::gmx: return std::get_if<markets::GmxPool>(&market)->position(position).open;
-    case Mechanism::gtrade: return std::get_if<markets::GtradeVault>(&market)->is_open(position);
-    case Mechanism::vamm: return std::get_if<markets::Vamm>(&market)->position(position).open;
+    case PerpMechanism::gmx: return std::get_if<markets::GmxPool>(&market)->position(position).open;
+    case PerpMechanism::gtrade: return std::get_if<markets::GtradeVault>(&market)->is_open(position);
+    case PerpMechanism::vamm: return std::get_if<markets::Vamm>(&market)->position(position).open;
   }
   return false;
 }
@@ -252,7 +252,7 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
   const markets::Market& market = view.markets[params_.market];
   Exit exit;
   switch (params_.mechanism) {
-    case Mechanism::gmx: {
+    case PerpMechanism::gmx: {
       // GmxPool::decrease of the whole size: the collateral plus the PnL
       // (a loss may not exceed the collateral) less the margin fee on the
       // size and the borrow fee, which what is left must cover.
@@ -278,7 +278,7 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
       drain.reserved[k] -= p.reserve_amount;
       return exit;
     }
-    case Mechanism::gtrade: {
+    case PerpMechanism::gtrade: {
       // GtradeVault::close_trade: the vault takes the collateral less the
       // closing fee's protocol share and pays the payout, if it can.
       const auto& vault = *std::get_if<markets::GtradeVault>(&market);
@@ -295,7 +295,7 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
       drain.vault += vault_change;
       return exit;
     }
-    case Mechanism::vamm: {
+    case PerpMechanism::vamm: {
       // Vamm::close_position: margin - funding + PnL is paid if not negative
       // (else the position has bad debt and is for a liquidator) and if the
       // vault, with the insurance fund's advance, holds it; the spread and
@@ -303,7 +303,7 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
       const auto& vamm = *std::get_if<markets::Vamm>(&market);
       const markets::VammPosition p = vamm.position(slot.position);
       const double exit_notional = vamm.exit_notional(p.side, p.size_base);
-      const double remain = p.margin - vamm.funding_owed(slot.position) + vamm.unrealized_pnl(slot.position);
+      const double remain = vamm_close_remain(vamm, slot.position);
       if (!(std::isfinite(exit_notional) && remain >= 0.0)) return exit;
       const double tokens = remain - exit_notional * vamm.params().fee_ratio();
       const core::AssetIndex quote = vamm.params().quote_asset;
@@ -318,12 +318,8 @@ PerpTrader::Exit PerpTrader::exit_value(const View& view, const Slot& slot, Drai
 }
 
 void PerpTrader::release(std::uint32_t slot) {
-  Slot& s = slots_[slot];
-  const std::uint32_t last = active_.back();
-  active_[s.active_index] = last;
-  slots_[last].active_index = s.active_index;
-  active_.pop_back();
-  s.state = State::free;
+  active_.erase(slot);
+  slots_[slot].state = State::free;
   free_.push_back(slot);
 }
 
@@ -342,7 +338,7 @@ void PerpTrader::detect_liquidations(const View& view) {
 
 bool PerpTrader::draw_long(const View& view, double uniform) {
   if (params_.strategy == Strategy::random || history_.empty()) return uniform < params_.long_probability;
-  // history_ holds the last lookback_blocks_ + 1 blocks' prices; the oldest
+  // history_ holds the last lookback_blocks + 1 blocks' prices; the oldest
   // is at the slot the current block overwrites next time round.
   const std::size_t size = history_.size();
   const double now = history_[view.block % size];
@@ -418,8 +414,7 @@ void PerpTrader::act(const View& view, TransactionSink& sink) {
     slot.state = State::opening;
     slot.collateral = collateral;
     slot.expiry_seconds = view.time_seconds - params_.holding_seconds * core::log_det(holding_uniform);
-    slot.active_index = static_cast<std::uint32_t>(active_.size());
-    active_.push_back(index);
+    active_.insert(index);
     core::Transaction open = transaction(core::TransactionKind::perp_open, index);
     open.perp_short = !is_long;
     open.leverage = leverage;
@@ -548,7 +543,7 @@ std::shared_ptr<const AgentParams> parse_perp_trader(const config::ConfigNode& n
   const core::AssetIndex asset = has_asset ? names.asset(node.child("asset")) : 0;
   bool shortable = true;
   if (const auto* gmx = std::get_if<markets::GmxParams>(&market_params)) {
-    params->mechanism = Mechanism::gmx;
+    params->mechanism = PerpMechanism::gmx;
     const markets::GmxAssetParams* traded = nullptr;
     const markets::GmxAssetParams* stable = nullptr;
     for (const markets::GmxAssetParams& listed : gmx->assets) {
@@ -565,7 +560,7 @@ std::shared_ptr<const AgentParams> parse_perp_trader(const config::ConfigNode& n
     params->short_collateral = stable->asset;
     shortable = traded->shortable;
   } else if (const auto* gtrade = std::get_if<markets::GtradeParams>(&market_params)) {
-    params->mechanism = Mechanism::gtrade;
+    params->mechanism = PerpMechanism::gtrade;
     if (has_asset && asset != gtrade->traded_asset) {
       node.child("asset").fail(fmt::format("gtrade_vault market '{}' trades '{}'", market_name,
                                            names.assets[gtrade->traded_asset]));
@@ -573,7 +568,7 @@ std::shared_ptr<const AgentParams> parse_perp_trader(const config::ConfigNode& n
     params->asset = gtrade->traded_asset;
     params->long_collateral = params->short_collateral = gtrade->collateral_asset;
   } else if (const auto* vamm = std::get_if<markets::VammParams>(&market_params)) {
-    params->mechanism = Mechanism::vamm;
+    params->mechanism = PerpMechanism::vamm;
     if (has_asset && asset != vamm->base_asset) {
       node.child("asset").fail(
           fmt::format("vamm market '{}' trades '{}'", market_name, names.assets[vamm->base_asset]));
