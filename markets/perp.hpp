@@ -1,15 +1,17 @@
 #pragma once
 // What the perpetual-pool mechanisms share (markets/perp_*.hpp): the side of
-// a position, the linear profit of a position against its entry, and the
-// split of a pool's result that every perp study reports. Each mechanism
-// keeps its own position record, fees and liquidation rule: GMX v1
-// (perp_gmx.hpp), gTrade (perp_gtrade.hpp) and Perpetual Protocol v1
-// (perp_vamm.hpp) differ in all of those.
+// a position, the linear profit of a position against its entry, the split
+// of a pool's result that every perp study reports, and how an operation
+// reports a revert. Each mechanism keeps its own position record, fees and
+// liquidation rule: GMX v1 (perp_gmx.hpp), gTrade (perp_gtrade.hpp) and
+// Perpetual Protocol v1 (perp_vamm.hpp) differ in all of those.
 //
 // Units: sizes in numeraire (USD) notional at entry unless a name says
 // otherwise; prices in numeraire per token of the traded asset; collateral
 // in tokens of the collateral asset; time in seconds.
 #include <cstdint>
+
+#include "framework/core/transaction.hpp"
 
 namespace defisim::markets {
 
@@ -40,5 +42,15 @@ struct PerpPoolPnl {
   double delta_pnl = 0.0;
   double total() const { return fees + trader_pnl + delta_pnl; }
 };
+
+// The result of an operation that reverted: `reason` and nothing else (a
+// revert changes nothing, so it reports no amounts). For each mechanism's
+// result structs (GmxTradeResult, GtradeCloseResult, VammOpenResult, ...).
+template <typename Result>
+Result reverted(core::RevertReason reason) {
+  Result result;
+  result.revert_reason = reason;
+  return result;
+}
 
 }  // namespace defisim::markets

@@ -18,30 +18,6 @@ void require(bool condition, const std::string& what) {
   if (!condition) throw std::invalid_argument("gmx_glp: " + what);
 }
 
-GmxTradeResult trade_revert(RevertReason reason) {
-  GmxTradeResult result;
-  result.revert_reason = reason;
-  return result;
-}
-
-GmxLiquidationResult liquidation_revert(RevertReason reason) {
-  GmxLiquidationResult result;
-  result.revert_reason = reason;
-  return result;
-}
-
-GmxLiquidityResult liquidity_revert(RevertReason reason) {
-  GmxLiquidityResult result;
-  result.revert_reason = reason;
-  return result;
-}
-
-// A per-asset book's entry, 0 for an asset the pool does not list.
-double book(const std::array<double, max_gmx_assets>& entries, std::size_t slot,
-            std::size_t count) {
-  return slot < count ? entries[slot] : 0.0;
-}
-
 }  // namespace
 
 // ------------------------------------------------------------ construction ----
@@ -105,31 +81,37 @@ std::size_t GmxPool::slot_of(core::AssetIndex asset) const {
   return asset_count_;
 }
 
+double GmxPool::book(const std::array<double, max_gmx_assets>& entries,
+                     core::AssetIndex asset) const {
+  const std::size_t slot = slot_of(asset);
+  return slot < asset_count_ ? entries[slot] : 0.0;
+}
+
 bool GmxPool::is_stable(core::AssetIndex asset) const {
   const std::size_t slot = slot_of(asset);
   return slot < asset_count_ && stable_[slot];
 }
 
 double GmxPool::pool_amount(core::AssetIndex asset) const {
-  return book(pool_, slot_of(asset), asset_count_);
+  return book(pool_, asset);
 }
 double GmxPool::reserved_amount(core::AssetIndex asset) const {
-  return book(reserved_, slot_of(asset), asset_count_);
+  return book(reserved_, asset);
 }
 double GmxPool::guaranteed_usd(core::AssetIndex asset) const {
-  return book(guaranteed_, slot_of(asset), asset_count_);
+  return book(guaranteed_, asset);
 }
 double GmxPool::fee_reserves(core::AssetIndex asset) const {
-  return book(fee_reserves_, slot_of(asset), asset_count_);
+  return book(fee_reserves_, asset);
 }
 double GmxPool::short_collateral_usd(core::AssetIndex asset) const {
-  return book(short_collateral_, slot_of(asset), asset_count_);
+  return book(short_collateral_, asset);
 }
 double GmxPool::holdings(core::AssetIndex asset) const {
-  return book(holdings_, slot_of(asset), asset_count_);
+  return book(holdings_, asset);
 }
 double GmxPool::global_short_size(core::AssetIndex asset) const {
-  return book(short_size_, slot_of(asset), asset_count_);
+  return book(short_size_, asset);
 }
 
 double GmxPool::global_short_average_price(core::AssetIndex asset) const {
@@ -209,26 +191,23 @@ double GmxPool::borrow_fee_usd(GmxPositionId id, double now_seconds) const {
 
 GmxPool::LiquidationCheck GmxPool::check_liquidation(const GmxPosition& p, double size_usd,
                                                      double collateral_usd, double average_price,
-                                                     double entry_rate,
-                                                     std::span<const double> prices,
-                                                     double now_seconds) const {
+                                                     double borrow_fee_usd,
+                                                     std::span<const double> prices) const {
   // VaultUtils.validateLiquidation, in its order.
   LiquidationCheck check;
-  check.cumulative_rate = projected_funding(slot_of(p.collateral_asset), now_seconds).cumulative;
   check.pnl_usd = linear_pnl(p.side, size_usd, average_price, prices[p.index_asset]);
-  check.margin_fees_usd =
-      size_usd * (check.cumulative_rate - entry_rate) + size_usd * params_.margin_fee;
+  check.margin_fees_usd = borrow_fee_usd + size_usd * params_.margin_fee;
+  check.remaining_usd = collateral_usd + std::min(check.pnl_usd, 0.0);
   if (check.pnl_usd < 0.0 && collateral_usd < -check.pnl_usd) {
     check.state = GmxLiquidationState::liquidatable;  // losses exceed collateral
     return check;
   }
-  const double remaining = collateral_usd + std::min(check.pnl_usd, 0.0);
-  if (remaining < check.margin_fees_usd + params_.liquidation_fee_usd) {
+  if (check.remaining_usd < check.margin_fees_usd + params_.liquidation_fee_usd) {
     check.state =
         GmxLiquidationState::liquidatable;  // fees (+ liquidation fee) exceed what is left
     return check;
   }
-  if (remaining * params_.max_leverage < size_usd)
+  if (check.remaining_usd * params_.max_leverage < size_usd)
     check.state = GmxLiquidationState::max_leverage_exceeded;
   return check;
 }
@@ -237,8 +216,8 @@ GmxLiquidationState GmxPool::liquidation_state(GmxPositionId id, std::span<const
                                                double now_seconds) const {
   if (id >= positions_.size() || !positions_[id].open) return GmxLiquidationState::healthy;
   const GmxPosition& p = positions_[id];
-  return check_liquidation(p, p.size_usd, p.collateral_usd, p.average_price, p.entry_funding_rate,
-                           prices, now_seconds)
+  return check_liquidation(p, p.size_usd, p.collateral_usd, p.average_price,
+                           borrow_fee_usd(id, now_seconds), prices)
       .state;
 }
 
@@ -271,7 +250,11 @@ void GmxPool::collect_fee(std::size_t slot, double fee_tokens, double price) {
   pnl_.fees += to_pool * price;
 }
 
-void GmxPool::close_books(const GmxPosition& p) {
+void GmxPool::retire(GmxPositionId id) {
+  GmxPosition& p = positions_[id];
+  p.open = false;
+  p.reserve_amount = 0.0;
+  open_positions_.erase(id);
   // The last position on a book leaves it at exactly zero, not at the
   // rounding residue of many additions and subtractions.
   const std::size_t collateral_slot = slot_of(p.collateral_asset);
@@ -296,8 +279,8 @@ GmxTradeResult GmxPool::open_position(core::AgentIndex owner, PerpSide side,
                                       core::AssetIndex collateral_asset, double collateral_amount,
                                       double size_delta_usd, std::span<const double> prices,
                                       double now_seconds) {
-  if (positions_.size() >= positions_.capacity())
-    return trade_revert(RevertReason::insufficient_liquidity);
+  if (positions_.size() >= params_.max_positions)
+    return reverted<GmxTradeResult>(RevertReason::insufficient_liquidity);
   return increase(static_cast<GmxPositionId>(positions_.size()), true, owner, side, index_asset,
                   collateral_asset, collateral_amount, size_delta_usd, prices, now_seconds);
 }
@@ -306,9 +289,9 @@ GmxTradeResult GmxPool::increase_position(GmxPositionId id, core::AgentIndex own
                                           double collateral_amount, double size_delta_usd,
                                           std::span<const double> prices, double now_seconds) {
   if (id >= positions_.size() || !positions_[id].open)
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   const GmxPosition& p = positions_[id];
-  if (p.owner != owner) return trade_revert(RevertReason::not_owner);
+  if (p.owner != owner) return reverted<GmxTradeResult>(RevertReason::not_owner);
   return increase(id, false, owner, p.side, p.index_asset, p.collateral_asset, collateral_amount,
                   size_delta_usd, prices, now_seconds);
 }
@@ -322,19 +305,19 @@ GmxTradeResult GmxPool::increase(GmxPositionId id, bool is_new, core::AgentIndex
   const std::size_t index_slot = slot_of(index_asset);
   const std::size_t collateral_slot = slot_of(collateral_asset);
   if (index_slot >= asset_count_ || collateral_slot >= asset_count_)
-    return trade_revert(RevertReason::invalid_token);
+    return reverted<GmxTradeResult>(RevertReason::invalid_token);
   if (side == PerpSide::long_) {
     if (collateral_slot != index_slot || stable_[index_slot])
-      return trade_revert(RevertReason::invalid_token);
+      return reverted<GmxTradeResult>(RevertReason::invalid_token);
   } else if (!stable_[collateral_slot] || !shortable_[index_slot]) {
-    return trade_revert(RevertReason::invalid_token);
+    return reverted<GmxTradeResult>(RevertReason::invalid_token);
   }
   if (!non_negative_finite(collateral_amount) || !non_negative_finite(size_delta_usd) ||
       !std::isfinite(now_seconds) || !prices_valid(prices)) {
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   }
   if (collateral_amount == 0.0 && size_delta_usd == 0.0)
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
 
   const double price = prices[index_asset];
   const double collateral_price = prices[collateral_asset];
@@ -358,7 +341,7 @@ GmxTradeResult GmxPool::increase(GmxPositionId id, bool is_new, core::AgentIndex
   const double fee = borrow_fee + position_fee;
   const double collateral_in_usd = collateral_amount * collateral_price;
   const double collateral_before_fee = next.collateral_usd + collateral_in_usd;
-  if (collateral_before_fee < fee) return trade_revert(RevertReason::unhealthy);
+  if (collateral_before_fee < fee) return reverted<GmxTradeResult>(RevertReason::unhealthy);
 
   // getNextAveragePrice keeps the position's PnL at the new price unchanged:
   // size / average is additive (a harmonic mean of entry prices).
@@ -372,12 +355,13 @@ GmxTradeResult GmxPool::increase(GmxPositionId id, bool is_new, core::AgentIndex
   next.size_usd = size + size_delta_usd;
   next.entry_funding_rate = funding.cumulative;
   if (!(next.size_usd > 0.0) || next.size_usd < next.collateral_usd) {
-    return trade_revert(RevertReason::invalid_amount);  // _validatePosition: 1x <= leverage
+    // _validatePosition: 1x <= leverage
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   }
-  if (check_liquidation(next, next.size_usd, next.collateral_usd, next.average_price,
-                        next.entry_funding_rate, prices, now_seconds)
+  // No borrow fee owed: it was just collected.
+  if (check_liquidation(next, next.size_usd, next.collateral_usd, next.average_price, 0.0, prices)
           .state != GmxLiquidationState::healthy) {
-    return trade_revert(RevertReason::unhealthy);
+    return reverted<GmxTradeResult>(RevertReason::unhealthy);
   }
 
   // Reserve the tokens the position's profit could need (usdToTokenMax).
@@ -390,7 +374,7 @@ GmxTradeResult GmxPool::increase(GmxPositionId id, bool is_new, core::AgentIndex
   // Vault checks reserved <= pool before a long's collateral joins the pool
   // (_increaseReservedAmount comes first), and again after the fee leaves it.
   if (reserved_after > pool_[collateral_slot] || reserved_after > pool_after) {
-    return trade_revert(RevertReason::insufficient_liquidity);
+    return reverted<GmxTradeResult>(RevertReason::insufficient_liquidity);
   }
 
   // ---- commit
@@ -436,7 +420,7 @@ GmxTradeResult GmxPool::decrease_position(GmxPositionId id, core::AgentIndex own
 GmxTradeResult GmxPool::close_position(GmxPositionId id, core::AgentIndex owner,
                                        std::span<const double> prices, double now_seconds) {
   if (id >= positions_.size() || !positions_[id].open)
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   return decrease(id, 0.0, positions_[id].size_usd, prices, now_seconds, true, owner);
 }
 
@@ -444,17 +428,17 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
                                  double size_delta_usd, std::span<const double> prices,
                                  double now_seconds, bool check_owner, core::AgentIndex owner) {
   if (id >= positions_.size() || !positions_[id].open)
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   const GmxPosition& p = positions_[id];
-  if (check_owner && p.owner != owner) return trade_revert(RevertReason::not_owner);
+  if (check_owner && p.owner != owner) return reverted<GmxTradeResult>(RevertReason::not_owner);
   if (!non_negative_finite(collateral_delta_usd) || !non_negative_finite(size_delta_usd) ||
       !std::isfinite(now_seconds) || !prices_valid(prices)) {
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   }
   if (collateral_delta_usd == 0.0 && size_delta_usd == 0.0)
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   if (size_delta_usd > p.size_usd || collateral_delta_usd > p.collateral_usd) {
-    return trade_revert(RevertReason::invalid_amount);
+    return reverted<GmxTradeResult>(RevertReason::invalid_amount);
   }
 
   const std::size_t collateral_slot = slot_of(p.collateral_asset);
@@ -475,10 +459,10 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
     usd_out = realised;
   } else if (realised < 0.0) {
     if (collateral < -realised)
-      return trade_revert(RevertReason::unhealthy);  // losses exceed collateral
+      return reverted<GmxTradeResult>(RevertReason::unhealthy);  // losses exceed collateral
     collateral += realised;
   }
-  if (collateral < collateral_delta_usd) return trade_revert(RevertReason::unhealthy);
+  if (collateral < collateral_delta_usd) return reverted<GmxTradeResult>(RevertReason::unhealthy);
   usd_out += collateral_delta_usd;
   collateral -= collateral_delta_usd;
   if (full) {
@@ -488,18 +472,18 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
   const bool fee_from_collateral = !(usd_out > fee);
   double paid_usd = usd_out - fee;
   if (fee_from_collateral) {
-    if (collateral < fee) return trade_revert(RevertReason::unhealthy);
+    if (collateral < fee) return reverted<GmxTradeResult>(RevertReason::unhealthy);
     collateral -= fee;
     paid_usd = usd_out;
   }
   const double size_after = p.size_usd - size_delta_usd;
   if (!full) {
     if (size_after < collateral)
-      return trade_revert(RevertReason::invalid_amount);  // _validatePosition
-    if (check_liquidation(p, size_after, collateral, p.average_price, funding.cumulative, prices,
-                          now_seconds)
-            .state != GmxLiquidationState::healthy) {
-      return trade_revert(RevertReason::unhealthy);
+      return reverted<GmxTradeResult>(RevertReason::invalid_amount);  // _validatePosition
+    // No borrow fee owed: it was just collected.
+    if (check_liquidation(p, size_after, collateral, p.average_price, 0.0, prices).state !=
+        GmxLiquidationState::healthy) {
+      return reverted<GmxTradeResult>(RevertReason::unhealthy);
     }
   }
 
@@ -519,7 +503,7 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
   const double pool_after = pool_[collateral_slot] + pool_change;
   const double reserved_after = reserved_[collateral_slot] - reserve_delta;
   if (pool_after < 0.0 || reserved_after > pool_after)
-    return trade_revert(RevertReason::insufficient_liquidity);
+    return reverted<GmxTradeResult>(RevertReason::insufficient_liquidity);
 
   // ---- commit
   mark_unchecked(prices);
@@ -543,12 +527,7 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
   position.entry_funding_rate = funding.cumulative;
   position.size_usd = size_after;
   position.collateral_usd = collateral;
-  if (full) {
-    position.open = false;
-    open_positions_.erase(id);
-    position.reserve_amount = 0.0;
-    close_books(position);
-  }
+  if (full) retire(id);
 
   GmxTradeResult result;
   result.position = id;
@@ -564,13 +543,17 @@ GmxTradeResult GmxPool::decrease(GmxPositionId id, double collateral_delta_usd,
 GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double> prices,
                                         double now_seconds) {
   if (id >= positions_.size() || !positions_[id].open)
-    return liquidation_revert(RevertReason::invalid_amount);
+    return reverted<GmxLiquidationResult>(RevertReason::invalid_amount);
   if (!std::isfinite(now_seconds) || !prices_valid(prices))
-    return liquidation_revert(RevertReason::invalid_amount);
+    return reverted<GmxLiquidationResult>(RevertReason::invalid_amount);
   const GmxPosition& p = positions_[id];
-  const LiquidationCheck check = check_liquidation(p, p.size_usd, p.collateral_usd, p.average_price,
-                                                   p.entry_funding_rate, prices, now_seconds);
-  if (check.state == GmxLiquidationState::healthy) return liquidation_revert(RevertReason::healthy);
+  const std::size_t collateral_slot = slot_of(p.collateral_asset);
+  const Funding funding = projected_funding(collateral_slot, now_seconds);
+  const LiquidationCheck check =
+      check_liquidation(p, p.size_usd, p.collateral_usd, p.average_price,
+                        p.size_usd * (funding.cumulative - p.entry_funding_rate), prices);
+  if (check.state == GmxLiquidationState::healthy)
+    return reverted<GmxLiquidationResult>(RevertReason::healthy);
 
   GmxLiquidationResult result;
   result.state = check.state;
@@ -580,22 +563,20 @@ GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double
     // closed for its owner (a decrease of the whole size), no liquidation fee.
     const GmxTradeResult closed =
         decrease(id, 0.0, p.size_usd, prices, now_seconds, false, core::no_agent);
-    if (!closed.succeeded()) return liquidation_revert(closed.revert_reason);
+    if (!closed.succeeded()) return reverted<GmxLiquidationResult>(closed.revert_reason);
     result.owner_out = closed.amount_out;
     result.fees_usd = closed.position_fee_usd + closed.borrow_fee_usd;
     return result;
   }
 
-  const std::size_t collateral_slot = slot_of(p.collateral_asset);
   const std::size_t index_slot = slot_of(p.index_asset);
   const double collateral_price = prices[p.collateral_asset];
-  const Funding funding = projected_funding(collateral_slot, now_seconds);
   // Fees come only out of what the position holds: what is left after
   // losses (validateLiquidation caps them so), or its collateral when the
   // losses exceed it (GMX then still books the whole fee; see the header).
-  const double remaining = p.collateral_usd + std::min(check.pnl_usd, 0.0);
-  const double fee = remaining < 0.0 ? std::min(check.margin_fees_usd, p.collateral_usd)
-                                     : std::min(check.margin_fees_usd, remaining);
+  const double fee = check.remaining_usd < 0.0
+                         ? std::min(check.margin_fees_usd, p.collateral_usd)
+                         : std::min(check.margin_fees_usd, check.remaining_usd);
   const double fee_tokens = fee / collateral_price;
   const double fee_to_pool = fee_tokens * params_.lp_fee_share;
   const double liquidator_tokens = params_.liquidation_fee_usd / collateral_price;
@@ -609,7 +590,7 @@ GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double
   const double pool_after = pool_[collateral_slot] + pool_change;
   const double reserved_after = reserved_[collateral_slot] - p.reserve_amount;
   if (pool_after < 0.0 || reserved_after > pool_after)
-    return liquidation_revert(RevertReason::insufficient_liquidity);
+    return reverted<GmxLiquidationResult>(RevertReason::insufficient_liquidity);
 
   // ---- commit
   mark_unchecked(prices);
@@ -631,12 +612,9 @@ GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double
   // bad debt) less the fees booked and the liquidator's fee it pays.
   pnl_.trader_pnl += equity - fee - params_.liquidation_fee_usd;
   position.realised_pnl_usd += check.pnl_usd;
-  position.open = false;
-  open_positions_.erase(id);
   position.size_usd = 0.0;
   position.collateral_usd = 0.0;
-  position.reserve_amount = 0.0;
-  close_books(position);
+  retire(id);
 
   result.liquidator_fee = liquidator_tokens;
   result.fees_usd = fee;
@@ -649,9 +627,9 @@ GmxLiquidationResult GmxPool::liquidate(GmxPositionId id, std::span<const double
 GmxLiquidityResult GmxPool::add_liquidity(core::AssetIndex asset, double amount,
                                           std::span<const double> prices, double now_seconds) {
   const std::size_t slot = slot_of(asset);
-  if (slot >= asset_count_) return liquidity_revert(RevertReason::invalid_token);
+  if (slot >= asset_count_) return reverted<GmxLiquidityResult>(RevertReason::invalid_token);
   if (!positive_finite(amount) || !std::isfinite(now_seconds) || !prices_valid(prices)) {
-    return liquidity_revert(RevertReason::invalid_amount);
+    return reverted<GmxLiquidityResult>(RevertReason::invalid_amount);
   }
   // GlpManager._addLiquidity: AUM before the deposit; Vault.buyUSDG: the fee
   // is taken in tokens, the rest is valued at the price.
@@ -662,10 +640,11 @@ GmxLiquidityResult GmxPool::add_liquidity(core::AssetIndex asset, double amount,
   const double deposited_usd = deposited * price;
   double shares = deposited_usd;
   if (total_supply_ > 0.0) {
-    if (!(value_before > 0.0)) return liquidity_revert(RevertReason::insufficient_liquidity);
+    if (!(value_before > 0.0))
+      return reverted<GmxLiquidityResult>(RevertReason::insufficient_liquidity);
     shares = deposited_usd * (total_supply_ / value_before);
   }
-  if (!positive_finite(shares)) return liquidity_revert(RevertReason::invalid_amount);
+  if (!positive_finite(shares)) return reverted<GmxLiquidityResult>(RevertReason::invalid_amount);
 
   mark_unchecked(prices);
   funding_[slot] = projected_funding(slot, now_seconds);
@@ -685,21 +664,22 @@ GmxLiquidityResult GmxPool::add_liquidity(core::AssetIndex asset, double amount,
 GmxLiquidityResult GmxPool::remove_liquidity(double shares, core::AssetIndex asset_out,
                                              std::span<const double> prices, double now_seconds) {
   const std::size_t slot = slot_of(asset_out);
-  if (slot >= asset_count_) return liquidity_revert(RevertReason::invalid_token);
+  if (slot >= asset_count_) return reverted<GmxLiquidityResult>(RevertReason::invalid_token);
   if (!positive_finite(shares) || !std::isfinite(now_seconds) || !prices_valid(prices)) {
-    return liquidity_revert(RevertReason::invalid_amount);
+    return reverted<GmxLiquidityResult>(RevertReason::invalid_amount);
   }
-  if (shares > total_supply_) return liquidity_revert(RevertReason::invalid_amount);
+  if (shares > total_supply_) return reverted<GmxLiquidityResult>(RevertReason::invalid_amount);
   // GlpManager._removeLiquidity then Vault.sellUSDG: the share of AUM in
   // tokens leaves the pool; the fee on it stays (in fee reserves / the pool).
   const double value_before = aum(prices);
-  if (!(value_before > 0.0)) return liquidity_revert(RevertReason::insufficient_liquidity);
+  if (!(value_before > 0.0))
+    return reverted<GmxLiquidityResult>(RevertReason::insufficient_liquidity);
   const double redeemed_usd =
       shares == total_supply_ ? value_before : value_before * (shares / total_supply_);
   const double price = prices[asset_out];
   const double tokens = redeemed_usd / price;
   if (pool_[slot] - tokens < reserved_[slot])
-    return liquidity_revert(RevertReason::insufficient_liquidity);
+    return reverted<GmxLiquidityResult>(RevertReason::insufficient_liquidity);
   const double fee_tokens = tokens * params_.mint_burn_fee;
   const double amount_out = tokens - fee_tokens;
 

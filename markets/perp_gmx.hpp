@@ -251,19 +251,26 @@ class GmxPool {
     GmxLiquidationState state = GmxLiquidationState::healthy;
     double margin_fees_usd = 0.0;  // position fee on the whole size + borrow fee
     double pnl_usd = 0.0;
-    double cumulative_rate = 0.0;
+    double remaining_usd = 0.0;  // collateral + min(pnl, 0): < 0 when losses exceed it
   };
 
   std::size_t slot_of(core::AssetIndex asset) const;
+  // A per-asset book's entry, 0 for an asset the pool does not list.
+  double book(const std::array<double, max_gmx_assets>& entries, core::AssetIndex asset) const;
   bool prices_valid(std::span<const double> prices) const;
   Funding projected_funding(std::size_t slot, double now_seconds) const;
   double funding_factor(std::size_t slot) const;
+  // validateLiquidation for p's side and assets with the given size,
+  // collateral and average price (a position as it is, or as an operation
+  // would leave it), owing `borrow_fee_usd`.
   LiquidationCheck check_liquidation(const GmxPosition& p, double size_usd, double collateral_usd,
-                                     double average_price, double entry_rate,
-                                     std::span<const double> prices, double now_seconds) const;
+                                     double average_price, double borrow_fee_usd,
+                                     std::span<const double> prices) const;
   void mark_unchecked(std::span<const double> prices);
   void collect_fee(std::size_t slot, double fee_tokens, double price);
-  void close_books(const GmxPosition& p);
+  // Takes a position that has just closed (decrease or liquidation) off the
+  // open list and releases its books.
+  void retire(GmxPositionId id);
   GmxTradeResult increase(GmxPositionId id, bool is_new, core::AgentIndex owner, PerpSide side,
                           core::AssetIndex index_asset, core::AssetIndex collateral_asset,
                           double collateral_amount, double size_delta_usd,

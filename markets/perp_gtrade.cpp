@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -21,10 +22,10 @@ void require(bool condition, const std::string& what) {
   if (!condition) throw std::invalid_argument("gtrade_vault: " + what);
 }
 
-GtradeCloseResult close_revert(RevertReason reason) {
-  GtradeCloseResult result;
-  result.revert_reason = reason;
-  return result;
+// Is `price` at or beyond a trade's liquidation price `liq` (below it for a
+// long, above for a short)?
+bool at_or_beyond(PerpSide side, double price, double liq) {
+  return side == PerpSide::long_ ? price <= liq : price >= liq;
 }
 
 }  // namespace
@@ -74,57 +75,43 @@ double GtradeVault::share_price() const {
 double GtradeVault::marked_vault_assets(double price, double now_seconds) const {
   const Accumulators acc = projected(now_seconds);
   double marked = vault_assets_;
-  for (const GtradeTradeId id : open_ids_) {
-    const GtradeTrade& t = trades_[id];
-    const Settlement s = settle(t, price, acc);
-    marked += params_.vault_fee_share * s.closing_fee + (t.collateral - s.closing_fee - s.payout);
-  }
+  for (const GtradeTradeId id : open_ids_) marked += settle(trades_[id], price, acc).vault_change;
   return marked;
 }
 
 double GtradeVault::marked_share_price(double price, double now_seconds) const {
-  return total_shares_ > 0.0 ? marked_vault_assets(price, now_seconds) / total_shares_ : 1.0;
+  return share_price_at(marked_vault_assets(price, now_seconds));
 }
 
 GtradeVaultResult GtradeVault::deposit(double assets) {
-  GtradeVaultResult result;
-  if (!positive_finite(assets)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
-  }
+  if (!positive_finite(assets)) return reverted<GtradeVaultResult>(RevertReason::invalid_amount);
   double shares = assets;  // an empty vault mints at a share price of 1 (ERC-4626)
   if (total_shares_ > 0.0) {
     // A vault whose assets are gone has no price to mint at.
-    if (!(vault_assets_ > 0.0)) {
-      result.revert_reason = RevertReason::insufficient_liquidity;
-      return result;
-    }
+    if (!(vault_assets_ > 0.0))
+      return reverted<GtradeVaultResult>(RevertReason::insufficient_liquidity);
     shares = assets * (total_shares_ / vault_assets_);
   }
   vault_assets_ += assets;
   total_shares_ += shares;
   deposited_ += assets;
+  GtradeVaultResult result;
   result.assets = assets;
   result.shares = shares;
   return result;
 }
 
 GtradeVaultResult GtradeVault::redeem(double shares) {
-  GtradeVaultResult result;
-  if (!positive_finite(shares)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
-  }
-  if (shares > total_shares_) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
-  }
+  if (!positive_finite(shares)) return reverted<GtradeVaultResult>(RevertReason::invalid_amount);
+  if (shares > total_shares_)
+    return reverted<GtradeVaultResult>(RevertReason::insufficient_liquidity);
   // The last shares take everything: no dust left by the division.
   const double assets =
       shares == total_shares_ ? vault_assets_ : vault_assets_ * (shares / total_shares_);
   vault_assets_ -= assets;
   total_shares_ -= shares;
   redeemed_ += assets;
+  GtradeVaultResult result;
   result.assets = assets;
   result.shares = shares;
   return result;
@@ -151,8 +138,7 @@ GtradeVault::Accumulators GtradeVault::projected(double now_seconds) const {
 }
 
 double GtradeVault::acc_funding_per_notional(PerpSide side, double now_seconds) const {
-  const Accumulators acc = projected(now_seconds);
-  return side == PerpSide::long_ ? acc.funding_long : acc.funding_short;
+  return projected(now_seconds).funding(side);
 }
 
 double GtradeVault::acc_rollover_per_collateral(double now_seconds) const {
@@ -160,8 +146,11 @@ double GtradeVault::acc_rollover_per_collateral(double now_seconds) const {
 }
 
 double GtradeVault::funding_of(const GtradeTrade& trade, const Accumulators& acc) const {
-  const double now_acc = trade.side == PerpSide::long_ ? acc.funding_long : acc.funding_short;
-  return (now_acc - trade.acc_funding_at_open) * trade.notional_usd;
+  return (acc.funding(trade.side) - trade.acc_funding_at_open) * trade.notional_usd;
+}
+
+double GtradeVault::rollover_of(const GtradeTrade& trade, const Accumulators& acc) const {
+  return (acc.rollover - trade.acc_rollover_at_open) * trade.collateral;
 }
 
 // ------------------------------------------------------------- trade math ----
@@ -188,8 +177,7 @@ double GtradeVault::price_impact(PerpSide side, double notional_usd) const {
 }
 
 double GtradeVault::pending_rollover_fee(GtradeTradeId trade, double now_seconds) const {
-  const GtradeTrade& t = trades_[trade];
-  return (projected(now_seconds).rollover - t.acc_rollover_at_open) * t.collateral;
+  return rollover_of(trades_[trade], projected(now_seconds));
 }
 
 double GtradeVault::pending_funding_fee(GtradeTradeId trade, double now_seconds) const {
@@ -211,20 +199,18 @@ double GtradeVault::liquidation_price_with(const GtradeTrade& trade, double roll
 double GtradeVault::liquidation_price(GtradeTradeId trade, double now_seconds) const {
   const GtradeTrade& t = trades_[trade];
   const Accumulators acc = projected(now_seconds);
-  return liquidation_price_with(t, (acc.rollover - t.acc_rollover_at_open) * t.collateral,
-                                funding_of(t, acc));
+  return liquidation_price_with(t, rollover_of(t, acc), funding_of(t, acc));
 }
 
 bool GtradeVault::liquidatable(GtradeTradeId trade, double price, double now_seconds) const {
-  if (!is_open(trade)) return false;
-  const double liq = liquidation_price(trade, now_seconds);
-  return trades_[trade].side == PerpSide::long_ ? price <= liq : price >= liq;
+  return is_open(trade) &&
+         at_or_beyond(trades_[trade].side, price, liquidation_price(trade, now_seconds));
 }
 
 GtradeVault::Settlement GtradeVault::settle(const GtradeTrade& t, double price,
                                             const Accumulators& acc) const {
   Settlement s;
-  s.rollover_fee = (acc.rollover - t.acc_rollover_at_open) * t.collateral;
+  s.rollover_fee = rollover_of(t, acc);
   s.funding_fee = funding_of(t, acc);
   s.closing_fee = params_.close_fee * t.notional_usd;
   // currentPercentProfit, capped at max_gain of the collateral.
@@ -237,6 +223,11 @@ GtradeVault::Settlement GtradeVault::settle(const GtradeTrade& t, double price,
   } else {
     s.payout = std::max(value - s.closing_fee, 0.0);
   }
+  // v6.3 unregisterTrade: the closing fee comes out of the collateral (the
+  // vault's share to the vault); the vault takes the rest of the collateral
+  // and pays the payout.
+  s.vault_fee = params_.vault_fee_share * s.closing_fee;
+  s.vault_change = s.vault_fee + (t.collateral - s.closing_fee - s.payout);
   return s;
 }
 
@@ -249,37 +240,36 @@ double GtradeVault::trade_payout(GtradeTradeId trade, double price, double now_s
 GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, double collateral,
                                          double leverage, double price, double now_seconds,
                                          double worst_price) {
-  GtradeOpenResult result;
-  auto revert = [&result](RevertReason reason) {
-    result.revert_reason = reason;
-    return result;
-  };
   if (!positive_finite(collateral) || !positive_finite(price) || !valid_time(now_seconds) ||
       !(leverage >= params_.min_leverage && leverage <= params_.max_leverage) ||
       !std::isfinite(worst_price) || worst_price < 0.0) {
-    return revert(RevertReason::invalid_amount);
+    return reverted<GtradeOpenResult>(RevertReason::invalid_amount);
   }
-  if (trades_.size() >= params_.max_trades) return revert(RevertReason::cap_exceeded);
+  if (trades_.size() >= params_.max_trades)
+    return reverted<GtradeOpenResult>(RevertReason::cap_exceeded);
 
   // gTrade checks exposure and impact with the requested notional (the
   // collateral before the open fee, times leverage).
   const double requested_usd = collateral * leverage;
   if (open_interest_usd(side) + requested_usd > params_.max_open_interest_usd) {
-    return revert(RevertReason::cap_exceeded);
+    return reverted<GtradeOpenResult>(RevertReason::cap_exceeded);
   }
-  if (trader_open_notional_usd(owner) + requested_usd > params_.max_position_per_trader_usd) {
-    return revert(RevertReason::cap_exceeded);
+  // The owner's open notional is a walk over the open trades: only with a cap.
+  if (params_.max_position_per_trader_usd < std::numeric_limits<double>::infinity() &&
+      trader_open_notional_usd(owner) + requested_usd > params_.max_position_per_trader_usd) {
+    return reverted<GtradeOpenResult>(RevertReason::cap_exceeded);
   }
   const double impact = price_impact(side, requested_usd);
   // maxNegativePnlOnOpenP: the impact alone must not cost too much of the
   // collateral.
-  if (impact * leverage > params_.max_negative_pnl_on_open) return revert(RevertReason::slippage);
+  if (impact * leverage > params_.max_negative_pnl_on_open)
+    return reverted<GtradeOpenResult>(RevertReason::slippage);
   const double open_price =
       side == PerpSide::long_ ? price * (1.0 + impact) : price * (1.0 - impact);
-  if (!(open_price > 0.0)) return revert(RevertReason::slippage);
+  if (!(open_price > 0.0)) return reverted<GtradeOpenResult>(RevertReason::slippage);
   if (worst_price > 0.0 &&
       (side == PerpSide::long_ ? open_price > worst_price : open_price < worst_price)) {
-    return revert(RevertReason::slippage);
+    return reverted<GtradeOpenResult>(RevertReason::slippage);
   }
 
   const double fee = params_.open_fee * requested_usd;
@@ -298,14 +288,14 @@ GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, 
   t.leverage = leverage;
   t.notional_usd = kept * leverage;
   t.open_price = open_price;
-  t.opened_seconds = now_seconds;
   t.acc_rollover_at_open = acc_.rollover;
-  t.acc_funding_at_open = side == PerpSide::long_ ? acc_.funding_long : acc_.funding_short;
+  t.acc_funding_at_open = acc_.funding(side);
   const auto id = static_cast<GtradeTradeId>(trades_.size());
   trades_.push_back(t);
   open_ids_.insert(id);
 
   (side == PerpSide::long_ ? open_interest_long_usd_ : open_interest_short_usd_) += t.notional_usd;
+  ++(side == PerpSide::long_ ? open_longs_ : open_shorts_);
   collateral_held_ += kept;
   collateral_paid_in_ += collateral;
   const double vault_fee = params_.vault_fee_share * fee;
@@ -313,6 +303,7 @@ GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, 
   protocol_fees_ += fee - vault_fee;
   pnl_.fees += vault_fee;
 
+  GtradeOpenResult result;
   result.trade = id;
   result.open_price = open_price;
   result.price_impact = impact;
@@ -325,14 +316,13 @@ GtradeOpenResult GtradeVault::open_trade(core::AgentIndex owner, PerpSide side, 
 void GtradeVault::remove_open(GtradeTradeId trade) {
   GtradeTrade& t = trades_[trade];
   open_ids_.erase(trade);
-  double& oi = t.side == PerpSide::long_ ? open_interest_long_usd_ : open_interest_short_usd_;
+  const bool long_side = t.side == PerpSide::long_;
+  double& oi = long_side ? open_interest_long_usd_ : open_interest_short_usd_;
+  std::uint32_t& side_trades = long_side ? open_longs_ : open_shorts_;
   oi -= t.notional_usd;
   // The last trade of a side leaves exactly nothing (no rounding residue that
   // would keep funding flowing on a phantom OI).
-  if (oi < 0.0 || std::none_of(open_ids_.begin(), open_ids_.end(),
-                               [&](GtradeTradeId id) { return trades_[id].side == t.side; })) {
-    oi = 0.0;
-  }
+  if (--side_trades == 0 || oi < 0.0) oi = 0.0;
   collateral_held_ -= t.collateral;
   if (open_ids_.empty()) collateral_held_ = 0.0;
   t.open = false;
@@ -340,31 +330,26 @@ void GtradeVault::remove_open(GtradeTradeId trade) {
 
 GtradeCloseResult GtradeVault::close_trade(GtradeTradeId trade, core::AgentIndex owner,
                                            double price, double now_seconds) {
-  if (!positive_finite(price) || !valid_time(now_seconds))
-    return close_revert(RevertReason::invalid_amount);
-  if (!is_open(trade)) return close_revert(RevertReason::invalid_amount);
+  if (!positive_finite(price) || !valid_time(now_seconds) || !is_open(trade))
+    return reverted<GtradeCloseResult>(RevertReason::invalid_amount);
   const GtradeTrade& t = trades_[trade];
-  if (t.owner != owner) return close_revert(RevertReason::not_owner);
+  if (t.owner != owner) return reverted<GtradeCloseResult>(RevertReason::not_owner);
 
   const Accumulators acc = projected(now_seconds);
   const Settlement s = settle(t, price, acc);
-  // v6.3 unregisterTrade: the closing fee comes out of the collateral (the
-  // vault's share to the vault); the vault takes the rest of the collateral
-  // and pays the payout.
-  const double vault_fee = params_.vault_fee_share * s.closing_fee;
-  const double vault_change = vault_fee + (t.collateral - s.closing_fee - s.payout);
-  if (vault_assets_ + vault_change < 0.0) return close_revert(RevertReason::insufficient_liquidity);
+  if (vault_assets_ + s.vault_change < 0.0)
+    return reverted<GtradeCloseResult>(RevertReason::insufficient_liquidity);
 
   acc_ = acc;
   last_update_seconds_ = now_seconds;
-  vault_assets_ += vault_change;
-  protocol_fees_ += s.closing_fee - vault_fee;
+  vault_assets_ += s.vault_change;
+  protocol_fees_ += s.closing_fee - s.vault_fee;
   paid_to_traders_ += s.payout;
   rollover_fees_ += s.rollover_fee;
   funding_fees_ += s.funding_fee;
-  const double fees = vault_fee + s.rollover_fee + s.funding_fee;
+  const double fees = s.vault_fee + s.rollover_fee + s.funding_fee;
   pnl_.fees += fees;
-  pnl_.trader_pnl += vault_change - fees;
+  pnl_.trader_pnl += s.vault_change - fees;
   remove_open(trade);
 
   GtradeCloseResult result;
@@ -373,21 +358,19 @@ GtradeCloseResult GtradeVault::close_trade(GtradeTradeId trade, core::AgentIndex
   result.rollover_fee = s.rollover_fee;
   result.funding_fee = s.funding_fee;
   result.profit = s.profit;
-  result.vault_change = vault_change;
+  result.vault_change = s.vault_change;
   return result;
 }
 
 GtradeCloseResult GtradeVault::liquidate(GtradeTradeId trade, double price, double now_seconds) {
-  if (!positive_finite(price) || !valid_time(now_seconds))
-    return close_revert(RevertReason::invalid_amount);
-  if (!is_open(trade)) return close_revert(RevertReason::invalid_amount);
+  if (!positive_finite(price) || !valid_time(now_seconds) || !is_open(trade))
+    return reverted<GtradeCloseResult>(RevertReason::invalid_amount);
   const GtradeTrade& t = trades_[trade];
   const Accumulators acc = projected(now_seconds);
-  const double rollover = (acc.rollover - t.acc_rollover_at_open) * t.collateral;
+  const double rollover = rollover_of(t, acc);
   const double funding = funding_of(t, acc);
-  const double liq = liquidation_price_with(t, rollover, funding);
-  const bool below = t.side == PerpSide::long_ ? price <= liq : price >= liq;
-  if (!below) return close_revert(RevertReason::healthy);
+  if (!at_or_beyond(t.side, price, liquidation_price_with(t, rollover, funding)))
+    return reverted<GtradeCloseResult>(RevertReason::healthy);
 
   const double reward = params_.liquidation_reward * t.collateral;
   const double vault_change = t.collateral - reward;

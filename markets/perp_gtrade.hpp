@@ -109,7 +109,6 @@ struct GtradeTrade {
   double leverage = 0.0;
   double notional_usd = 0.0;  // collateral x leverage: its open interest and funding base
   double open_price = 0.0;    // oracle price with impact
-  double opened_seconds = 0.0;
   double acc_rollover_at_open = 0.0;  // per unit of collateral
   double acc_funding_at_open = 0.0;   // per unit of notional, of its side
 };
@@ -159,6 +158,11 @@ class GtradeVault {
   // would add (collateral less payout and the protocol's fee share).
   double marked_vault_assets(double price, double now_seconds) const;
   double marked_share_price(double price, double now_seconds) const;
+  // The share price at a given marked value (from marked_vault_assets: one
+  // walk of the open trades serves both).
+  double share_price_at(double marked_vault_assets) const {
+    return total_shares_ > 0.0 ? marked_vault_assets / total_shares_ : 1.0;
+  }
   GtradeVaultResult deposit(double assets);
   GtradeVaultResult redeem(double shares);
 
@@ -211,18 +215,26 @@ class GtradeVault {
     double funding_long = 0.0;
     double funding_short = 0.0;
     double rollover = 0.0;
+    double funding(PerpSide side) const {
+      return side == PerpSide::long_ ? funding_long : funding_short;
+    }
   };
+  // What closing a trade now would do (close_trade, and the open trades'
+  // marked value).
   struct Settlement {
     double payout = 0.0;
     double closing_fee = 0.0;
     double rollover_fee = 0.0;
     double funding_fee = 0.0;
     double profit = 0.0;
+    double vault_fee = 0.0;     // the vault's share of the closing fee
+    double vault_change = 0.0;  // vault fee + collateral - closing fee - payout
   };
 
   Accumulators projected(double now_seconds) const;
   bool valid_time(double now_seconds) const;
   double funding_of(const GtradeTrade& trade, const Accumulators& acc) const;
+  double rollover_of(const GtradeTrade& trade, const Accumulators& acc) const;
   double liquidation_price_with(const GtradeTrade& trade, double rollover, double funding) const;
   Settlement settle(const GtradeTrade& trade, double price, const Accumulators& acc) const;
   void remove_open(GtradeTradeId trade);
@@ -234,6 +246,10 @@ class GtradeVault {
   double last_update_seconds_ = 0.0;
   double open_interest_long_usd_ = 0.0;
   double open_interest_short_usd_ = 0.0;
+  // Open trades per side, so a side's open interest returns to exactly 0
+  // when its last trade closes.
+  std::uint32_t open_longs_ = 0;
+  std::uint32_t open_shorts_ = 0;
   double collateral_held_ = 0.0;
   double vault_assets_ = 0.0;
   double total_shares_ = 0.0;

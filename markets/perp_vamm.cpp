@@ -93,10 +93,12 @@ double Vamm::pnl_for_exit(const VammPosition& position, double exit) const {
   return position.side == PerpSide::long_ ? exit - position.open_notional : position.open_notional - exit;
 }
 
-double Vamm::funding_owed(VammPositionId id) const {
-  if (!valid_open(id)) return 0.0;
-  const VammPosition& position = positions_[id];
+double Vamm::funding_of(const VammPosition& position) const {
   return (cumulative_premium_fraction_ - position.premium_fraction_snapshot) * signed_size(position);
+}
+
+double Vamm::funding_owed(VammPositionId id) const {
+  return valid_open(id) ? funding_of(positions_[id]) : 0.0;
 }
 
 double Vamm::unrealized_pnl(VammPositionId id) const {
@@ -105,28 +107,44 @@ double Vamm::unrealized_pnl(VammPositionId id) const {
   return pnl_for_exit(position, exit_notional(position.side, position.size_base));
 }
 
+double Vamm::ratio_at(const VammPosition& position, double funding, double value) const {
+  return (position.margin - funding + pnl_for_exit(position, value)) / value;
+}
+
+double Vamm::margin_ratio_with(const VammPosition& position, double funding, double exit) const {
+  if (std::isinf(exit)) return -infinity;  // a short larger than the base reserve: unpayable
+  return ratio_at(position, funding, exit);
+}
+
+double Vamm::liquidation_ratio_with(const VammPosition& position, double funding, double vamm_ratio,
+                                    double index_price) const {
+  if (!is_positive_finite(index_price)) return vamm_ratio;
+  if (std::fabs(mark_price() / index_price - 1.0) > params_.oracle_spread_limit) {
+    return std::max(vamm_ratio, ratio_at(position, funding, position.size_base * index_price));
+  }
+  return vamm_ratio;
+}
+
 double Vamm::margin_ratio(VammPositionId id) const {
   if (!valid_open(id)) return infinity;
   const VammPosition& position = positions_[id];
-  const double exit = exit_notional(position.side, position.size_base);
-  if (std::isinf(exit)) return -infinity;  // a short larger than the base reserve: unpayable
-  return (position.margin - funding_owed(id) + pnl_for_exit(position, exit)) / exit;
+  return margin_ratio_with(position, funding_of(position),
+                           exit_notional(position.side, position.size_base));
 }
 
 double Vamm::margin_ratio_at_index(VammPositionId id, double index_price) const {
   if (!valid_open(id)) return infinity;
   const VammPosition& position = positions_[id];
-  const double notional = position.size_base * index_price;
-  return (position.margin - funding_owed(id) + pnl_for_exit(position, notional)) / notional;
+  return ratio_at(position, funding_of(position), position.size_base * index_price);
 }
 
 double Vamm::liquidation_margin_ratio(VammPositionId id, double index_price) const {
-  const double ratio = margin_ratio(id);
-  if (!is_positive_finite(index_price)) return ratio;
-  if (std::fabs(mark_price() / index_price - 1.0) > params_.oracle_spread_limit) {
-    return std::max(ratio, margin_ratio_at_index(id, index_price));
-  }
-  return ratio;
+  if (!valid_open(id)) return infinity;
+  const VammPosition& position = positions_[id];
+  const double funding = funding_of(position);
+  const double exit = exit_notional(position.side, position.size_base);
+  return liquidation_ratio_with(position, funding, margin_ratio_with(position, funding, exit),
+                                index_price);
 }
 
 bool Vamm::liquidatable(VammPositionId id, double index_price) const {
@@ -200,39 +218,28 @@ void Vamm::take_fee(double notional) {
 
 VammOpenResult Vamm::open_position(core::AgentIndex owner, PerpSide side, double margin, double leverage,
                                    double base_limit, double now_seconds) {
-  VammOpenResult result;
   if (!is_positive_finite(margin) || !is_positive_finite(leverage) || !(base_limit >= 0.0) ||
-      !std::isfinite(now_seconds) || (side != PerpSide::long_ && side != PerpSide::short_)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
+      !std::isfinite(now_seconds)) {
+    return reverted<VammOpenResult>(RevertReason::invalid_amount);
   }
   // ClearingHouse.openPosition: requireMoreMarginRatio(1 / leverage, initMarginRatio).
-  if (1.0 / leverage < params_.initial_margin_ratio) {
-    result.revert_reason = RevertReason::unhealthy;
-    return result;
-  }
-  if (positions_.size() >= params_.max_positions) {
-    result.revert_reason = RevertReason::cap_exceeded;
-    return result;
-  }
+  if (1.0 / leverage < params_.initial_margin_ratio)
+    return reverted<VammOpenResult>(RevertReason::unhealthy);
+  if (positions_.size() >= params_.max_positions)
+    return reverted<VammOpenResult>(RevertReason::cap_exceeded);
   const double notional = margin * leverage;
   if (!std::isfinite(notional) || (side == PerpSide::short_ && !(notional < quote_reserve_))) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
+    return reverted<VammOpenResult>(RevertReason::insufficient_liquidity);
   }
   // Amm.getInputPrice: B - k / (Q + n) = B n / (Q + n) for a long,
   // k / (Q - n) - B = B n / (Q - n) for a short.
   const double size = side == PerpSide::long_ ? base_reserve_ * (notional / (quote_reserve_ + notional))
                                               : base_reserve_ * (notional / (quote_reserve_ - notional));
   if (!(size > 0.0) || !std::isfinite(size)) {
-    result.revert_reason = RevertReason::invalid_amount;  // too small to register
-    return result;
+    return reverted<VammOpenResult>(RevertReason::invalid_amount);  // too small to register
   }
   const bool slipped = side == PerpSide::long_ ? size < base_limit : (base_limit > 0.0 && size > base_limit);
-  if (slipped) {
-    result.revert_reason = RevertReason::slippage;
-    return result;
-  }
+  if (slipped) return reverted<VammOpenResult>(RevertReason::slippage);
 
   accumulate_twap(now_seconds);
   if (side == PerpSide::long_) {
@@ -252,55 +259,44 @@ VammOpenResult Vamm::open_position(core::AgentIndex owner, PerpSide side, double
   position.open_notional = notional;
   position.margin = margin;
   position.premium_fraction_snapshot = cumulative_premium_fraction_;
-  open_positions_.insert(static_cast<VammPositionId>(positions_.size()));
+  const auto id = static_cast<VammPositionId>(positions_.size());
+  open_positions_.insert(id);
   positions_.push_back(position);  // within the reserved capacity
   vault_ += margin;
   tokens_in_ += margin;
   take_fee(notional);
 
-  result.position = static_cast<VammPositionId>(positions_.size() - 1);
+  VammOpenResult result;
+  result.position = id;
   result.size_base = size;
   result.notional = notional;
   result.fee = notional * params_.fee_ratio();
   return result;
 }
 
+bool Vamm::owns_open(core::AgentIndex owner, VammPositionId id) const {
+  return valid_open(id) && positions_[id].owner == owner;
+}
+
 VammCloseResult Vamm::close_position(core::AgentIndex owner, VammPositionId id, double quote_limit,
                                      double now_seconds) {
-  VammCloseResult result;
-  if (!valid_open(id) || positions_[id].owner != owner) {
-    result.revert_reason = RevertReason::not_owner;
-    return result;
-  }
+  if (!owns_open(owner, id)) return reverted<VammCloseResult>(RevertReason::not_owner);
   if (!(quote_limit >= 0.0) || !std::isfinite(now_seconds)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
+    return reverted<VammCloseResult>(RevertReason::invalid_amount);
   }
   VammPosition& position = positions_[id];
   const double exit = exit_notional(position.side, position.size_base);
-  if (std::isinf(exit)) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
-  }
+  if (std::isinf(exit)) return reverted<VammCloseResult>(RevertReason::insufficient_liquidity);
   const bool slipped = position.side == PerpSide::long_ ? exit < quote_limit
                                                         : (quote_limit > 0.0 && exit > quote_limit);
-  if (slipped) {
-    result.revert_reason = RevertReason::slippage;
-    return result;
-  }
+  if (slipped) return reverted<VammCloseResult>(RevertReason::slippage);
   const double pnl = pnl_for_exit(position, exit);
-  const double funding = funding_owed(id);
+  const double funding = funding_of(position);
   const double remain = position.margin - funding + pnl;
   // ClearingHouse.closePosition: require(badDebt == 0, "bad debt"); an
   // underwater position is for a liquidator.
-  if (remain < 0.0) {
-    result.revert_reason = RevertReason::unhealthy;
-    return result;
-  }
-  if (!can_withdraw(remain)) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
-  }
+  if (remain < 0.0) return reverted<VammCloseResult>(RevertReason::unhealthy);
+  if (!can_withdraw(remain)) return reverted<VammCloseResult>(RevertReason::insufficient_liquidity);
 
   accumulate_twap(now_seconds);
   apply_exit(position.side, position.size_base);
@@ -313,6 +309,7 @@ VammCloseResult Vamm::close_position(core::AgentIndex owner, VammPositionId id, 
   position.size_base = 0.0;
   position.margin = 0.0;
 
+  VammCloseResult result;
   result.exit_notional = exit;
   result.realized_pnl = pnl;
   result.funding_paid = funding;
@@ -322,7 +319,7 @@ VammCloseResult Vamm::close_position(core::AgentIndex owner, VammPositionId id, 
 }
 
 RevertReason Vamm::check_margin_change(core::AgentIndex owner, VammPositionId id, double amount) const {
-  if (!valid_open(id) || positions_[id].owner != owner) return RevertReason::not_owner;
+  if (!owns_open(owner, id)) return RevertReason::not_owner;
   if (!is_positive_finite(amount)) return RevertReason::invalid_amount;
   return RevertReason::none;
 }
@@ -340,11 +337,10 @@ VammMarginResult Vamm::add_margin(core::AgentIndex owner, VammPositionId id, dou
 }
 
 VammMarginResult Vamm::remove_margin(core::AgentIndex owner, VammPositionId id, double amount) {
-  VammMarginResult result;
-  result.revert_reason = check_margin_change(owner, id, amount);
-  if (!result.succeeded()) return result;
+  const RevertReason invalid = check_margin_change(owner, id, amount);
+  if (invalid != RevertReason::none) return reverted<VammMarginResult>(invalid);
   VammPosition& position = positions_[id];
-  const double funding = funding_owed(id);
+  const double funding = funding_of(position);
   const double margin = position.margin - funding - amount;
   const double exit = exit_notional(position.side, position.size_base);
   const double pnl = pnl_for_exit(position, exit);
@@ -354,47 +350,39 @@ VammMarginResult Vamm::remove_margin(core::AgentIndex owner, VammPositionId id, 
   const double collateral = pnl > 0.0 ? margin : margin + pnl;
   const double requirement =
       params_.initial_margin_ratio * (position.side == PerpSide::long_ ? position.open_notional : exit);
-  if (margin < 0.0 || !(collateral >= requirement)) {
-    result.revert_reason = RevertReason::unhealthy;
-    return result;
-  }
-  if (!can_withdraw(amount)) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
-  }
+  if (margin < 0.0 || !(collateral >= requirement))
+    return reverted<VammMarginResult>(RevertReason::unhealthy);
+  if (!can_withdraw(amount))
+    return reverted<VammMarginResult>(RevertReason::insufficient_liquidity);
   position.margin = margin;
   position.premium_fraction_snapshot = cumulative_premium_fraction_;
   withdraw(amount);
   tokens_out_ += amount;
+
+  VammMarginResult result;
   result.funding_paid = funding;
   result.margin = margin;
   return result;
 }
 
 VammLiquidationResult Vamm::liquidate(VammPositionId id, double index_price, double now_seconds) {
-  VammLiquidationResult result;
-  if (!valid_open(id)) {
-    result.revert_reason = RevertReason::not_owner;
-    return result;
-  }
+  if (!valid_open(id)) return reverted<VammLiquidationResult>(RevertReason::not_owner);
   if (!is_positive_finite(index_price) || !std::isfinite(now_seconds)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
-  }
-  if (!(liquidation_margin_ratio(id, index_price) < params_.maintenance_margin_ratio)) {
-    result.revert_reason = RevertReason::healthy;
-    return result;
+    return reverted<VammLiquidationResult>(RevertReason::invalid_amount);
   }
   VammPosition& position = positions_[id];
   const double full_exit = exit_notional(position.side, position.size_base);
-  if (std::isinf(full_exit)) {
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
+  const double funding = funding_of(position);
+  const double vamm_ratio = margin_ratio_with(position, funding, full_exit);
+  if (!(liquidation_ratio_with(position, funding, vamm_ratio, index_price) <
+        params_.maintenance_margin_ratio)) {
+    return reverted<VammLiquidationResult>(RevertReason::healthy);
   }
-  const double funding = funding_owed(id);
+  if (std::isinf(full_exit))
+    return reverted<VammLiquidationResult>(RevertReason::insufficient_liquidity);
   const double unrealized = pnl_for_exit(position, full_exit);
   const double ratio = params_.partial_liquidation_ratio;
-  bool partial = ratio > 0.0 && ratio < 1.0 && margin_ratio(id) > params_.liquidation_fee_ratio;
+  bool partial = ratio > 0.0 && ratio < 1.0 && vamm_ratio > params_.liquidation_fee_ratio;
   // Close `ratio` of the size; realise that share of the unrealised PnL; the
   // penalty on the closed notional is split liquidator / fund. The margin
   // ratio above the fee ratio keeps the margin left positive unless funding
@@ -406,13 +394,12 @@ VammLiquidationResult Vamm::liquidate(VammPositionId id, double index_price, dou
   const double penalty = exit * params_.liquidation_fee_ratio;
   if (partial && !(position.margin - funding + realized - penalty >= 0.0)) partial = false;
 
+  VammLiquidationResult result;
   if (partial) {
     const double to_liquidator = penalty / 2.0;
     const double to_fund = penalty - to_liquidator;
-    if (!can_withdraw(penalty)) {
-      result.revert_reason = RevertReason::insufficient_liquidity;
-      return result;
-    }
+    if (!can_withdraw(penalty))
+      return reverted<VammLiquidationResult>(RevertReason::insufficient_liquidity);
     // openReversePosition: what is left is worth full_exit - exit at the
     // vAMM after this trade; its open notional keeps the unrealised PnL not
     // realised.
@@ -446,8 +433,7 @@ VammLiquidationResult Vamm::liquidate(VammPositionId id, double index_price, dou
   // exit notional whatever is left; the fund receives the rest of the margin.
   const double to_liquidator = full_exit * params_.liquidation_fee_ratio / 2.0;
   if (!can_withdraw(to_liquidator)) {  // vault + fund: the moves below keep the sum
-    result.revert_reason = RevertReason::insufficient_liquidity;
-    return result;
+    return reverted<VammLiquidationResult>(RevertReason::insufficient_liquidity);
   }
   double remain = position.margin - funding + unrealized;
   double bad_debt = 0.0;
@@ -491,14 +477,11 @@ VammLiquidationResult Vamm::liquidate(VammPositionId id, double index_price, dou
 }
 
 VammFundingResult Vamm::settle_funding(double index_price, double now_seconds) {
-  VammFundingResult result;
   if (!is_positive_finite(index_price) || !std::isfinite(now_seconds)) {
-    result.revert_reason = RevertReason::invalid_amount;
-    return result;
+    return reverted<VammFundingResult>(RevertReason::invalid_amount);
   }
   if (now_seconds < next_funding_seconds_) {  // Amm.settleFunding: "settle funding too early"
-    result.revert_reason = RevertReason::unsupported;
-    return result;
+    return reverted<VammFundingResult>(RevertReason::unsupported);
   }
   accumulate_twap(now_seconds);
   const double twap = mark_twap(now_seconds);
@@ -526,6 +509,7 @@ VammFundingResult Vamm::settle_funding(double index_price, double now_seconds) {
   twap_start_seconds_ = twap_last_seconds_;
   twap_accumulator_ = 0.0;
 
+  VammFundingResult result;
   result.mark_twap = twap;
   result.premium_fraction = premium_fraction;
   result.funding_rate = premium_fraction / index_price;

@@ -248,10 +248,20 @@ class Vamm {
 
  private:
   bool valid_open(VammPositionId id) const;
+  bool owns_open(core::AgentIndex owner, VammPositionId id) const;
   // What add_margin and remove_margin check first: the owner's open position, a positive amount.
   core::RevertReason check_margin_change(core::AgentIndex owner, VammPositionId id, double amount) const;
   double signed_size(const VammPosition& position) const;
   double pnl_for_exit(const VammPosition& position, double exit) const;
+  double funding_of(const VammPosition& position) const;  // owed since its snapshot
+  // The margin ratios, from the funding owed (and the vAMM's ratio) so that
+  // liquidate computes each once: (margin - funding + PnL at `value`) /
+  // value, the position valued at `value`; valued at its exit on the vAMM
+  // (-inf for an unpayable exit); and what liquidate checks.
+  double ratio_at(const VammPosition& position, double funding, double value) const;
+  double margin_ratio_with(const VammPosition& position, double funding, double exit) const;
+  double liquidation_ratio_with(const VammPosition& position, double funding, double vamm_ratio,
+                                double index_price) const;
   // Brings the mark TWAP accumulator to now (before any reserve change).
   void accumulate_twap(double now_seconds);
   // Applies closing size_base of a position of `side` to the reserves.

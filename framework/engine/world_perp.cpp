@@ -92,7 +92,7 @@ World::PerpMark World::mark_perp(core::MarketIndex m) {
     const double stable_price = reference_prices_[gtrade->params().collateral_asset];
     const double marked = gtrade->marked_vault_assets(price, now);
     mark.value = marked * stable_price;
-    mark.share_price = gtrade->marked_share_price(price, now);
+    mark.share_price = gtrade->share_price_at(marked);
     mark.pnl = gtrade->pool_pnl();
     mark.pnl.trader_pnl += marked - gtrade->vault_assets();
     mark.pnl.fees *= stable_price;
