@@ -424,8 +424,7 @@ std::shared_ptr<const AgentParams> parse_liquidator(const config::ConfigNode& no
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 1.0, 0.0, true, 1e6, true);
   params->reaction_delay_blocks = static_cast<std::uint32_t>(node.integer_at_least("reaction_delay_blocks", 0, 0));
   params->max_liquidations_per_block = static_cast<std::uint32_t>(node.integer_at_least("max_liquidations_per_block", 50, 1));
-  params->chunks = static_cast<std::uint32_t>(node.integer_at_least("chunks", 1, 1));
-  if (params->chunks > 100) node.child("chunks").fail("at most 100");
+  params->chunks = static_cast<std::uint32_t>(node.integer_in("chunks", 1, 1, 100));
   static constexpr std::string_view sales[] = {"venue", "market", "keep"};
   const std::string sale = node.has("sale") ? node.child("sale").one_of(node.child("sale").as_string(), sales) : "venue";
   params->sale = sale == "venue"    ? core::CollateralSale::reference_venue

@@ -581,11 +581,9 @@ std::shared_ptr<const AgentParams> parse_perp_arbitrageur(const config::ConfigNo
   } else {
     params->max_hold_seconds = INFINITY;
   }
-  const std::int64_t max_positions = node.integer_at_least("max_positions", 1, 1);
-  if (max_positions > 1000) node.child("max_positions").fail("at most 1000");
+  const std::int64_t max_positions = node.integer_in("max_positions", 1, 1, 1000);
   params->max_positions = static_cast<std::uint32_t>(max_positions);
-  const std::int64_t gas_used = node.integer_at_least("gas_used", 500000, 0);
-  if (gas_used > 100000000) node.child("gas_used").fail("at most 100000000");
+  const std::int64_t gas_used = node.integer_in("gas_used", 500000, 0, 100000000);
   params->gas_used = static_cast<std::uint32_t>(gas_used);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   return params;

@@ -240,12 +240,10 @@ std::shared_ptr<const AgentParams> parse_perp_keeper(const config::ConfigNode& n
   } else {
     market.fail(fmt::format("'{}' is not a perpetual pool (gmx_glp, gtrade_vault or vamm)", market.as_string()));
   }
-  const std::int64_t gas_used = node.integer_at_least("gas_used", 600000, 0);
-  if (gas_used > 100000000) node.child("gas_used").fail("at most 100000000");
+  const std::int64_t gas_used = node.integer_in("gas_used", 600000, 0, 100000000);
   params->gas_used = static_cast<std::uint32_t>(gas_used);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
-  const std::int64_t per_block = node.integer_at_least("max_liquidations_per_block", 50, 1);
-  if (per_block > 1000000) node.child("max_liquidations_per_block").fail("at most 1000000");
+  const std::int64_t per_block = node.integer_in("max_liquidations_per_block", 50, 1, 1000000);
   params->max_liquidations_per_block = static_cast<std::uint32_t>(per_block);
   params->min_profit_numeraire = node.number_in("min_profit_numeraire", 0.0, 0.0, true, INFINITY, false);
   params->native_asset = names.native_asset;

@@ -227,8 +227,7 @@ std::shared_ptr<const AgentParams> parse_perp_lp(const config::ConfigNode& node,
       node.number_in("deposit_numeraire", 1e6, 0.0, false, INFINITY, false) / names.initial_prices[params->asset];
   params->leave_after_drawdown = node.number_in("leave_after_drawdown", 0.0, 0.0, true, 1.0, false);
   params->leave_at_seconds = node.number_in("leave_at_seconds", INFINITY, 0.0, true, INFINITY, false);
-  const std::int64_t gas_used = node.integer_at_least("gas_used", 300000, 0);
-  if (gas_used > 100000000) node.child("gas_used").fail("at most 100000000");
+  const std::int64_t gas_used = node.integer_in("gas_used", 300000, 0, 100000000);
   params->gas_used = static_cast<std::uint32_t>(gas_used);
   params->native_asset = names.native_asset;
   params->gas_budget_native = node.number_in("gas_budget_native", 1.0, 0.0, true, INFINITY, false);

@@ -623,11 +623,9 @@ std::shared_ptr<const AgentParams> parse_perp_trader(const config::ConfigNode& n
   params->holding_seconds = node.number_in("holding_seconds", 14400.0, 0.0, false, INFINITY, false);
   params->stop_loss = node.number_in("stop_loss", 0.0, 0.0, true, 1.0, true);
   params->take_profit = node.number_in("take_profit", 0.0, 0.0, true, INFINITY, false);
-  const std::int64_t capacity = node.integer_at_least("max_open_positions", 1000, 1);
-  if (capacity > 1000000) node.child("max_open_positions").fail("at most 1000000");
+  const std::int64_t capacity = node.integer_in("max_open_positions", 1000, 1, 1000000);
   params->max_open_positions = static_cast<std::uint32_t>(capacity);
-  const std::int64_t gas_used = node.integer_at_least("gas_used", 500000, 0);
-  if (gas_used > 1000000000) node.child("gas_used").fail("at most 1000000000");
+  const std::int64_t gas_used = node.integer_in("gas_used", 500000, 0, 1000000000);
   params->gas_used = static_cast<std::uint32_t>(gas_used);
   params->priority_fee_gwei = node.number_in("priority_fee_gwei", 0.0, 0.0, true, 1e6, true);
   return params;

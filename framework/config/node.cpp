@@ -214,6 +214,13 @@ std::int64_t ConfigNode::integer_at_least(std::string_view key, std::int64_t fal
   return value.at_least(value.as_integer(), min);
 }
 
+std::int64_t ConfigNode::integer_in(std::string_view key, std::int64_t fallback, std::int64_t min,
+                                    std::int64_t max) const {
+  const std::int64_t value = integer_at_least(key, fallback, min);
+  if (value > max) child(key).fail(fmt::format("at most {}", max));
+  return value;
+}
+
 std::string ConfigNode::one_of(std::string value, std::span<const std::string_view> choices) const {
   if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
   const std::string suggestion = nearest(value, choices);

@@ -85,6 +85,8 @@ class ConfigNode {
   double number_in(std::string_view key, double fallback, double min, bool min_inclusive,
                    double max, bool max_inclusive) const;
   std::int64_t integer_at_least(std::string_view key, std::int64_t fallback, std::int64_t min) const;
+  // ... and at most `max` ("at most <max>" otherwise): capacities and counts.
+  std::int64_t integer_in(std::string_view key, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
   // One of a fixed set of strings.
   std::string one_of(std::string value, std::span<const std::string_view> choices) const;
 
@@ -111,8 +113,9 @@ std::size_t resolve_name(const ConfigNode& where, const std::string& name, std::
 
 // Applies "a.b.c = value" to a YAML tree. Segments address map keys, list
 // elements by their id (or type) or by [index]. The value is parsed as YAML.
-// Throws ConfigError (key = the override's key) if the path does not exist up
-// to its last segment.
+// A map key missing on the way is created as a map (validation then judges
+// it like any key); throws ConfigError (key = the override's key) if a list
+// element does not exist or the path runs through a scalar.
 void apply_override(YAML::Node& root, const std::string& key_path, const YAML::Node& value,
                     const std::string& origin);
 

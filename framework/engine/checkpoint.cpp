@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "framework/core/errors.hpp"
+#include "framework/core/fsync.hpp"
 
 namespace defisim::engine {
 
@@ -60,13 +61,6 @@ void write_all(int fd, const void* data, std::size_t size, const fs::path& path)
     bytes += written;
     size -= static_cast<std::size_t>(written);
   }
-}
-
-void fsync_path(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
 }
 
 }  // namespace
@@ -194,8 +188,8 @@ void Journal::sync() const {
     const std::lock_guard lock(mutex_);
     for (const auto& [key, path] : saved_) paths.push_back(path);
   }
-  for (const fs::path& path : paths) fsync_path(path, false);
-  fsync_path(directory_, true);
+  for (const fs::path& path : paths) core::fsync_path(path);
+  core::fsync_path(directory_, true);
 }
 
 void Journal::remove() {

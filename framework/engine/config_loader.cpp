@@ -395,8 +395,7 @@ void parse_chain(const ConfigNode& root, ScenarioSpec& spec) {
                                                  : Ordering::private_;
   }
   spec.max_transactions_per_block =
-      static_cast<std::uint32_t>(chain.integer_at_least("max_transactions_per_block", 256, 1));
-  if (spec.max_transactions_per_block > 1000000) chain.child("max_transactions_per_block").fail("at most 1000000");
+      static_cast<std::uint32_t>(chain.integer_in("max_transactions_per_block", 256, 1, 1000000));
   spec.gas_process = core::ConstantGasParams{spec.gas_price_gwei};
   spec.gas_process_asset = spec.native_asset;
   if (chain.has("gas_process")) {
@@ -436,8 +435,7 @@ void parse_oracles(const ConfigNode& root, ScenarioSpec& spec) {
       }
     };
     auto delay = [&](std::int64_t fallback) {
-      const std::int64_t blocks = node.integer_at_least("delay_blocks", fallback, 0);
-      if (blocks > 1000000) node.child("delay_blocks").fail("at most 1000000");
+      const std::int64_t blocks = node.integer_in("delay_blocks", fallback, 0, 1000000);
       return static_cast<std::uint64_t>(blocks);
     };
     if (type == "reference") {
@@ -452,8 +450,7 @@ void parse_oracles(const ConfigNode& root, ScenarioSpec& spec) {
       spec.oracles[asset] = core::DelayedOracleParams{delay(1)};
     } else if (type == "median") {
       allow_only({"sources", "noise", "delay_blocks"});
-      const std::int64_t sources = node.integer_at_least("sources", 5, 1);
-      if (sources > 101) node.child("sources").fail("at most 101");
+      const std::int64_t sources = node.integer_in("sources", 5, 1, 101);
       spec.oracles[asset] = core::MedianOracleParams{static_cast<std::size_t>(sources),
                                                      node.number_in("noise", 0.0, 0.0, true, 1.0, true), delay(0)};
     } else {
@@ -704,11 +701,9 @@ markets::LendingParams parse_lending(const ConfigNode& market, const ScenarioSpe
   params.full_liquidation_health_factor = market.number_in("full_liquidation_health_factor", 0.95, 0.0, false, 1.0, true);
   params.liquidation_protocol_fee = market.number_in("liquidation_protocol_fee", 0.0, 0.0, true, 1.0, true);
   params.protocol_seize_share = market.number_in("protocol_seize_share", 0.028, 0.0, true, 1.0, false);
-  const std::int64_t max_positions = market.integer_at_least("max_positions", 100000, 1);
-  if (max_positions > 10000000) market.child("max_positions").fail("at most 10000000");
+  const std::int64_t max_positions = market.integer_in("max_positions", 100000, 1, 10000000);
   params.max_positions = static_cast<std::uint32_t>(max_positions);
-  const std::int64_t max_auctions = market.integer_at_least("max_auctions", 4096, 1);
-  if (max_auctions > 10000000) market.child("max_auctions").fail("at most 10000000");
+  const std::int64_t max_auctions = market.integer_in("max_auctions", 4096, 1, 10000000);
   params.max_auctions = static_cast<std::uint32_t>(max_auctions);
   if (market.has("auction")) {
     const ConfigNode auction = market.child("auction");
@@ -802,8 +797,7 @@ void parse_markets(const ConfigNode& root, ScenarioSpec& spec) {
       markets::TwammParams twamm;
       twamm.pool = params;
       twamm.order_interval_blocks = static_cast<std::uint64_t>(market.integer_at_least("order_interval_blocks", 300, 1));
-      twamm.max_orders = static_cast<std::uint32_t>(market.integer_at_least("max_orders", 256, 1));
-      if (twamm.max_orders > 1000000) market.child("max_orders").fail("at most 1000000");
+      twamm.max_orders = static_cast<std::uint32_t>(market.integer_in("max_orders", 256, 1, 1000000));
       spec.markets.emplace_back(twamm);
     } else {
       spec.markets.emplace_back(params);
@@ -819,10 +813,7 @@ void parse_agents(const ConfigNode& root, ScenarioSpec& spec) {
   names.native_asset = spec.native_asset;
   names.market_ids = spec.market_ids;
   names.markets = spec.markets;
-  names.initial_prices.assign(spec.assets.size(), 1.0);
-  for (std::size_t i = 0; i < spec.risky_assets.size(); ++i) {
-    names.initial_prices[spec.risky_assets[i]] = spec.initial_prices(static_cast<Eigen::Index>(i));
-  }
+  names.initial_prices = spec.initial_prices_by_asset();
   names.base_gas_price_gwei = spec.gas_price_gwei;
 
   std::vector<std::string_view> type_names;

@@ -96,15 +96,8 @@ core::AssetIndex asset_named(const ConfigNode& node, const ScenarioSpec& spec) {
   return static_cast<core::AssetIndex>(config::resolve_name(node, node.as_string(), spec.assets, "asset"));
 }
 
-double initial_price(const ScenarioSpec& spec, core::AssetIndex asset) {
-  if (asset == spec.numeraire) return 1.0;
-  const auto it = std::find(spec.risky_assets.begin(), spec.risky_assets.end(), asset);
-  return spec.initial_prices(static_cast<Eigen::Index>(it - spec.risky_assets.begin()));
-}
-
 std::uint32_t capacity(const ConfigNode& market, std::string_view key) {
-  const std::int64_t value = market.integer_at_least(key, 100000, 1);
-  if (value > 10000000) market.child(key).fail("at most 10000000");
+  const std::int64_t value = market.integer_in(key, 100000, 1, 10000000);
   return static_cast<std::uint32_t>(value);
 }
 
@@ -176,13 +169,12 @@ markets::VammParams parse_vamm(const ConfigNode& market, const ScenarioSpec& spe
   params.quote_asset = market.has("quote") ? asset_named(market.child("quote"), spec) : spec.numeraire;
   params.base_asset = asset_named(market.child("base"), spec);
   if (params.base_asset == params.quote_asset) market.child("base").fail("the base asset must differ from the quote");
-  params.quote_reserve = market.child("quote_reserve").in_range(market.child("quote_reserve").as_number(), 0.0, false,
-                                                                 INFINITY, false);
-  params.base_reserve = params.quote_reserve * initial_price(spec, params.quote_asset) /
-                        initial_price(spec, params.base_asset);
-  params.initial_insurance_fund = market.child("initial_insurance_fund")
-                                      .in_range(market.child("initial_insurance_fund").as_number(), 0.0, false,
-                                                INFINITY, false);
+  const ConfigNode quote_reserve = market.child("quote_reserve");
+  params.quote_reserve = quote_reserve.in_range(quote_reserve.as_number(), 0.0, false, INFINITY, false);
+  const std::vector<double> prices = spec.initial_prices_by_asset();
+  params.base_reserve = params.quote_reserve * prices[params.quote_asset] / prices[params.base_asset];
+  const ConfigNode insurance_fund = market.child("initial_insurance_fund");
+  params.initial_insurance_fund = insurance_fund.in_range(insurance_fund.as_number(), 0.0, false, INFINITY, false);
   params.spread_ratio = market.number_in("spread_ratio", 0.001, 0.0, true, 1.0, true);
   params.toll_ratio = market.number_in("toll_ratio", 0.0, 0.0, true, 1.0, true);
   params.initial_margin_ratio = market.number_in("initial_margin_ratio", 0.1, 0.0, false, 1.0, true);
@@ -238,11 +230,7 @@ markets::MarketParams parse_perp_market(const ConfigNode& market, std::string_vi
   // maintenance margin below the initial margin); build one to ask it.
   try {
     if (const auto* gmx = std::get_if<markets::GmxParams>(&params)) {
-      std::vector<double> prices(spec.assets.size());
-      for (std::size_t asset = 0; asset < prices.size(); ++asset) {
-        prices[asset] = initial_price(spec, static_cast<core::AssetIndex>(asset));
-      }
-      const markets::GmxPool probe(*gmx, prices);
+      const markets::GmxPool probe(*gmx, spec.initial_prices_by_asset());
     } else if (const auto* gtrade = std::get_if<markets::GtradeParams>(&params)) {
       const markets::GtradeVault probe(*gtrade);
     } else {

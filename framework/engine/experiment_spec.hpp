@@ -73,6 +73,14 @@ struct ScenarioSpec {
   // price: risky_assets[i] is the asset whose log price is state component i
   std::vector<core::AssetIndex> risky_assets;
   Eigen::VectorXd initial_prices;  // per risky asset, numeraire per token
+  // Numeraire per token at block 0 for every asset (the numeraire's is 1).
+  std::vector<double> initial_prices_by_asset() const {
+    std::vector<double> prices(assets.size(), 1.0);
+    for (std::size_t i = 0; i < risky_assets.size(); ++i) {
+      prices[risky_assets[i]] = initial_prices(static_cast<Eigen::Index>(i));
+    }
+    return prices;
+  }
   PriceParams price;
   // markets and agents, in config order (indices are positions here)
   std::vector<std::string> market_ids;

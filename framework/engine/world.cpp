@@ -51,7 +51,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
       normals_(price_chunk_blocks * shocks_per_block_.normals),
       uniforms_(price_chunk_blocks * shocks_per_block_.uniforms),
       log_price_chunk_(price_chunk_blocks * spec_.risky_assets.size()),
-      reference_prices_(spec_.assets.size(), 1.0),
+      reference_prices_(spec_.initial_prices_by_asset()),
       oracle_prices_(spec_.assets.size(), 1.0),
       oracle_random_(spec_.seed, path, core::streams::oracle),
       ledger_(spec_.agents.size() + 2, spec_.assets.size(), spec_.markets.size()),
@@ -70,10 +70,7 @@ World::World(const ScenarioPlan& plan, std::uint64_t path)
   receipts_.reserve(block_capacity(spec_));  // reserved, not built: most paths need few
   if (front_runs_land_ahead(spec_.ordering)) front_runs_.reserve(spec_.max_transactions_per_block);
   price_state_.log_price = spec_.initial_prices.array().log();
-  for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) {
-    reference_prices_[spec_.risky_assets[i]] = spec_.initial_prices(static_cast<Eigen::Index>(i));
-    risky_index_[spec_.risky_assets[i]] = static_cast<int>(i);
-  }
+  for (std::size_t i = 0; i < spec_.risky_assets.size(); ++i) risky_index_[spec_.risky_assets[i]] = static_cast<int>(i);
   // Markets start with their configured reserves, drawn from the venue and
   // owned by the genesis account.
   markets_.reserve(spec_.markets.size());

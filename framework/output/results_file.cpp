@@ -5,9 +5,7 @@
 // must be called from one thread at a time (see hdf5.hpp).
 #include "framework/output/results_file.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +17,7 @@
 #include <system_error>
 
 #include "framework/core/errors.hpp"
+#include "framework/core/fsync.hpp"
 #include "framework/core/mpi.hpp"
 #include "framework/output/hdf5.hpp"
 #include "framework/output/summary.hpp"
@@ -72,13 +71,6 @@ void write_metric_attributes(const hdf5::Object& dataset, const MetricInfo& metr
   dataset.write_string_attribute("risk_tail", risk_tail_name(metric.risk_tail));
 }
 
-// fsync a closed file so the rename never exposes an unwritten file after a crash.
-void sync_file(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // best effort: the data was written and closed already
-  (void)::fsync(fd);
-  (void)::close(fd);
-}
 
 }  // namespace
 
@@ -96,6 +88,16 @@ struct ScenarioState {
   std::uint64_t paths = 0;
   std::uint64_t samples = 0;
   std::string weight_outcome;  // importance sampling: weights every other summary
+
+  // Closes every object of the scenario (flushing staged rows), throwing
+  // core::IoError on an HDF5 failure.
+  void close() {
+    for (auto& writer : outcomes) writer.close();
+    for (auto& writer : series) writer.close();
+    outcomes_group.close();
+    series_group.close();
+    group.close();
+  }
 };
 }  // namespace
 
@@ -429,12 +431,7 @@ ResultsWriter::Finished ResultsWriter::finish_scenario(std::size_t scenario, std
   }
   Finished finished;
   if (!impl_->shard) finished = write_summary(scenario, state);
-  // Close everything of this scenario now, checking for errors.
-  for (auto& writer : state.outcomes) writer.close();
-  for (auto& writer : state.series) writer.close();
-  state.outcomes_group.close();
-  state.series_group.close();
-  state.group.close();
+  state.close();  // now, checking for errors
   impl_->open.erase(scenario);
   impl_->finished.insert(scenario);
   return finished;
@@ -445,13 +442,7 @@ void ResultsWriter::handover() {
   if (!impl_->options.parallel || impl_->handed_over) return;
   Impl& impl = *impl_;
   // Close every object on every rank (collective), in the same order.
-  for (auto& [index, state] : impl.open) {
-    for (auto& writer : state.outcomes) writer.close();
-    for (auto& writer : state.series) writer.close();
-    state.outcomes_group.close();
-    state.series_group.close();
-    state.group.close();
-  }
+  for (auto& [index, state] : impl.open) state.close();
   impl.scenarios.close();
   impl.root.close();
   impl.file.close();
@@ -498,7 +489,7 @@ void ResultsWriter::commit(const RunInfo& info) {
   impl_->root.close();
   impl_->file.flush();
   impl_->file.close();
-  sync_file(impl_->partial);
+  core::fsync_path(impl_->partial);  // the rename never exposes an unwritten file after a crash
   std::error_code error;
   fs::rename(impl_->partial, impl_->final_path, error);
   if (error) {

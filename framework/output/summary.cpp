@@ -47,6 +47,23 @@ double mean_of(std::span<const double> values) {
 
 constexpr double infinity = std::numeric_limits<double>::infinity();
 
+// The statistics of no values: count 0, everything else NaN.
+SummaryStatistics no_values() {
+  SummaryStatistics s;
+  s.mean = s.standard_error = nan;
+  s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
+  s.var95 = s.var99 = s.es95 = s.es99 = nan;
+  s.mean_ci95_low = s.mean_ci95_high = nan;
+  s.var95_ci95_low = s.var95_ci95_high = s.var99_ci95_low = s.var99_ci95_high = nan;
+  return s;
+}
+
+// The normal interval of the mean, from the mean and its standard error.
+void set_mean_interval(SummaryStatistics& s) {
+  s.mean_ci95_low = s.mean - z95 * s.standard_error;
+  s.mean_ci95_high = s.mean + z95 * s.standard_error;
+}
+
 // The interval [X_(l), X_(u)] of sorted values for the q quantile.
 std::pair<double, double> order_statistic_interval(std::span<const double> sorted, double q) {
   const auto [l, u] = quantile_ci_ranks(sorted.size(), q);
@@ -129,16 +146,9 @@ SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
           values[i], i, values.size()));
     }
   }
+  if (values.empty()) return no_values();
   SummaryStatistics s;
   s.count = static_cast<double>(values.size());
-  if (values.empty()) {
-    s.mean = s.standard_error = nan;
-    s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
-    s.var95 = s.var99 = s.es95 = s.es99 = nan;
-    s.mean_ci95_low = s.mean_ci95_high = nan;
-    s.var95_ci95_low = s.var95_ci95_high = s.var99_ci95_low = s.var99_ci95_high = nan;
-    return s;
-  }
 
   std::vector<double> sorted(values.begin(), values.end());
   std::sort(sorted.begin(), sorted.end());
@@ -188,8 +198,7 @@ SummaryStatistics summarize(std::span<const double> values, RiskTail tail) {
     s.es95 = upper_tail_mean(s.var95);
     s.es99 = upper_tail_mean(s.var99);
   }
-  s.mean_ci95_low = s.mean - z95 * s.standard_error;
-  s.mean_ci95_high = s.mean + z95 * s.standard_error;
+  set_mean_interval(s);
   const bool lower = tail == RiskTail::lower_is_worse;
   std::tie(s.var95_ci95_low, s.var95_ci95_high) = order_statistic_interval(view, lower ? 0.05 : 0.95);
   std::tie(s.var99_ci95_low, s.var99_ci95_high) = order_statistic_interval(view, lower ? 0.01 : 0.99);
@@ -209,17 +218,10 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
           i, values.size(), values[i], weights[i]));
     }
   }
-  SummaryStatistics s;
   const std::size_t n = values.size();
+  if (n == 0) return no_values();
+  SummaryStatistics s;
   s.count = static_cast<double>(n);
-  if (n == 0) {
-    s.mean = s.standard_error = nan;
-    s.p1 = s.p5 = s.p50 = s.p95 = s.p99 = nan;
-    s.var95 = s.var99 = s.es95 = s.es99 = nan;
-    s.mean_ci95_low = s.mean_ci95_high = nan;
-    s.var95_ci95_low = s.var95_ci95_high = s.var99_ci95_low = s.var99_ci95_high = nan;
-    return s;
-  }
   const double count = static_cast<double>(n);
   // The unbiased importance-sampling mean (1/n) sum w x and its standard
   // error, sd(w x) / sqrt(n).
@@ -279,23 +281,19 @@ SummaryStatistics summarize_weighted(std::span<const double> values, std::span<c
   s.var99 = lower ? s.p1 : s.p99;
   s.es95 = tail_mean(s.var95);
   s.es99 = tail_mean(s.var99);
-  s.mean_ci95_low = s.mean - z95 * s.standard_error;
-  s.mean_ci95_high = s.mean + z95 * s.standard_error;
+  set_mean_interval(s);
   // Woodruff's interval for the VaR at level q: the standard error of the
   // tail probability estimated at the VaR, (1/n) sum w 1{X beyond it} (the
   // side the CDF is estimated from), moved through the estimated quantile
   // function. An interval level outside what the paths estimate is unbounded.
   auto woodruff = [&](double q, double var) -> std::pair<double, double> {
+    // The terms of the tail-probability estimate: w 1{X on the estimated side of var}.
+    auto term = [&](std::size_t i) { return (lower ? values[i] <= var : values[i] > var) ? weights[i] : 0.0; };
     CompensatedSum sum;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (lower ? values[i] <= var : values[i] > var) sum.add(weights[i]);
-    }
+    for (std::size_t i = 0; i < n; ++i) sum.add(term(i));
     const double tail_probability = sum.value() / count;
     CompensatedSum squares;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double y = (lower ? values[i] <= var : values[i] > var) ? weights[i] : 0.0;
-      squares.add((y - tail_probability) * (y - tail_probability));
-    }
+    for (std::size_t i = 0; i < n; ++i) squares.add((term(i) - tail_probability) * (term(i) - tail_probability));
     const double se = n >= 2 ? std::sqrt(squares.value() / (count - 1.0)) / std::sqrt(count) : nan;
     const double low_level = q - z95 * se, high_level = q + z95 * se;
     const double low = low_level <= 0.0 ? -infinity : quantile(low_level);

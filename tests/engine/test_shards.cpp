@@ -28,31 +28,9 @@ using defisim::engine::Shard;
 using defisim::engine::ShardRows;
 using defisim::output::ResultsReader;
 
-// Three scenarios (a fee sweep) of 300 paths in batches of 64: 5 batches
-// each, the last one short (44 paths), 15 in all.
-const char* sweep_yaml = R"(
-experiment:
-  name: shards
-  seed: 9
-  paths: 300
-  blocks: 120
-  record: {every: 40}
-  batch_paths: 64
-assets: [ETH, USDC]
-numeraire: USDC
-chain: {gas_price_gwei: 5}
-price: {process: gbm, initial: {ETH: 2000}, volatility: {ETH: 0.9}}
-markets:
-  - {id: pool, type: cpmm, pair: [ETH, USDC], reserves: {ETH: 1000, USDC: 2000000}, fee: 0.003}
-agents:
-  - {id: arb, type: arbitrageur, markets: [pool], gas_used: 120000}
-  - {id: noise, type: noise_trader, market: pool, arrivals_per_block: 0.5,
-     size_numeraire: {dist: lognormal, median: 2000, sigma: 1.0}, slippage_tolerance: 0.005}
-  - {id: lp, type: lp, market: pool, deposit_numeraire: 400000}
-sweep:
-  grid:
-    markets.pool.fee: [0.0005, 0.003, 0.01]
-)";
+// tests/support/sweep_in_batches.yaml: three scenarios of 300 paths in
+// batches of 64, 15 batches in all, the last of each short.
+const std::string sweep_path = std::string(DEFISIM_SOURCE_DIR) + "/tests/support/sweep_in_batches.yaml";
 
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("defisim_test_shards_" + std::to_string(::getpid()));
@@ -123,7 +101,7 @@ TEST_CASE("shards: the shards of a run partition its batches, near-equally and n
   for (int trial = 0; trial < 300; ++trial) {
     const std::uint64_t scenarios = 1 + rng() % 7, paths = 1 + rng() % 3000, batch = 1 + rng() % 700;
     const std::uint32_t count = static_cast<std::uint32_t>(1 + rng() % 40);
-    Experiment experiment = defisim::engine::load_experiment_text(sweep_yaml, "shards.yaml");
+    Experiment experiment = defisim::engine::load_experiment(sweep_path);
     // Reuse the loaded specs, changed to this trial's shape (shard_rows reads only paths and batch_paths).
     std::vector<defisim::engine::Scenario> list;
     for (std::uint64_t s = 0; s < scenarios; ++s) {
@@ -163,7 +141,7 @@ TEST_CASE("shards: the shards of a run partition its batches, near-equally and n
 }
 
 TEST_CASE("shards: merged shards equal the unsharded run dataset by dataset", "[engine][shards]") {
-  const Experiment experiment = defisim::engine::load_experiment_text(sweep_yaml, "shards.yaml");
+  const Experiment experiment = defisim::engine::load_experiment(sweep_path);
   REQUIRE(experiment.scenarios.size() == 3);
   const TempDir dir;
   const std::string whole = dir.file("whole.h5");
@@ -193,11 +171,11 @@ TEST_CASE("shards: merged shards equal the unsharded run dataset by dataset", "[
 }
 
 TEST_CASE("shards: merge refuses shards that do not make a whole run", "[engine][shards]") {
-  const Experiment experiment = defisim::engine::load_experiment_text(sweep_yaml, "shards.yaml");
+  const Experiment experiment = defisim::engine::load_experiment(sweep_path);
   defisim::engine::LoadOptions other_seed;
   other_seed.assignments = {"experiment.seed=10"};
   other_seed.origins = {"test"};
-  const Experiment other = defisim::engine::load_experiment_text(sweep_yaml, "shards.yaml", other_seed);
+  const Experiment other = defisim::engine::load_experiment(sweep_path, other_seed);
   const TempDir dir;
   const std::string s0 = dir.file("s0.h5"), s1 = dir.file("s1.h5"), s2 = dir.file("s2.h5"), t1 = dir.file("t1.h5"),
                     u0 = dir.file("u0.h5"), whole = dir.file("whole.h5"), out = dir.file("out.h5");

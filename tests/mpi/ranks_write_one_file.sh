@@ -5,10 +5,10 @@
 # dataset and every attribute (h5diff), /run_info aside (it records the ranks
 # and the wall time). Checked for R = 2 and 3 on this 2-core machine
 # (--oversubscribe), on
-#   tests/mpi/ranks.yaml                a 3-scenario sweep whose rank shares end
-#                                       inside scenarios and inside HDF5 chunks
-#   experiments/tail_sampling/tail_1h   a lending world under importance sampling
-#                                       (weighted summaries), 200 paths in batches of 32
+#   tests/support/sweep_in_batches.yaml  a 3-scenario sweep whose rank shares end
+#                                        inside scenarios and inside HDF5 chunks
+#   experiments/tail_sampling/tail_1h    a lending world under importance sampling
+#                                        (weighted summaries), 200 paths in batches of 32
 # and h5diff must see a run of another seed as different (the check can fail).
 # Then an MPI run stopped by SIGTERM (as a scheduler stops a job) resumes with
 # --resume from every rank's journal into the single-process file.
@@ -46,12 +46,12 @@ run_case() {  # run_case NAME CONFIG ARGS...
   done
 }
 
-run_case sweep "$source_dir/tests/mpi/ranks.yaml"
+run_case sweep "$source_dir/tests/support/sweep_in_batches.yaml"
 run_case tail "$source_dir/experiments/tail_sampling/tail_1h.yaml" --paths 200 --set experiment.batch_paths=32 \
   --set "experiment.importance_sampling={shift_log_return: {ETH: -0.10}}"
 
 # The comparison can fail: another seed is another file.
-mpirun --oversubscribe -np 2 "$defisim" run "$source_dir/tests/mpi/ranks.yaml" -o "$work/other_seed.h5" -q --threads 1 --seed 10
+mpirun --oversubscribe -np 2 "$defisim" run "$source_dir/tests/support/sweep_in_batches.yaml" -o "$work/other_seed.h5" -q --threads 1 --seed 10
 if h5diff -r --exclude-path /run_info "$work/sweep.one.h5" "$work/other_seed.h5" >/dev/null 2>&1; then
   echo "FAIL: h5diff saw no difference between two seeds" >&2
   exit 1
