@@ -352,9 +352,7 @@ def mean_ci(x: ArrayLike, level: float = 0.95, weights: Optional[ArrayLike] = No
         method = "normal"
     else:
         # the unbiased importance-sampling mean (1/n) sum w x and its standard error
-        terms = w * values
-        mean = float(terms.mean())
-        se = float(terms.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+        mean, se = mean_se(w * values)
         ess = effective_sample_size(w)
         method = "normal, importance sampling"
     z = z_value(level)
@@ -436,9 +434,7 @@ def probability_ci(event: ArrayLike, level: float = 0.95,
         method = "wilson"
     else:
         # the unbiased importance-sampling estimate (1/n) sum w 1{event}, normal interval
-        terms = w * flags
-        p = float(terms.mean())
-        se = float(terms.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+        p, se = mean_se(w * flags)
         z = z_value(level)
         return Estimate(p, max(0.0, p - z * se), min(1.0, p + z * se), se, level, n, "normal, importance sampling",
                         effective_sample_size(w))
